@@ -1,0 +1,11 @@
+"""The plugin's RecBole models (class name = file name = ``properties/model/<Name>.yaml``)."""
+
+from __future__ import annotations
+
+from recbole_spec.models.base import SpecRecommender
+from recbole_spec.models.bprmf import BPRMF
+from recbole_spec.models.lightgcn import LightGCN
+
+MODELS: tuple[type[SpecRecommender], ...] = (BPRMF, LightGCN)
+
+__all__ = ["BPRMF", "MODELS", "LightGCN", "SpecRecommender"]

@@ -1,0 +1,140 @@
+"""``SpecRecommender``: a RecBole general recommender built from an encoder and an objective.
+
+A plugin model only chooses its encoder and objective (and validates its own keys); batching,
+negative reshaping, the L2 term, extra regularisers and scoring live here.
+
+``calculate_loss`` returns a tuple so RecBole logs each term separately: ``train_loss1`` is the
+objective, ``train_loss2`` the L2 penalty (0 when ``reg_weight`` is 0), then any extra
+regularisers in the order of :meth:`SpecRecommender.extra_losses`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from recbole.model.abstract_recommender import GeneralRecommender
+from recbole.utils import InputType
+from torch import Tensor, nn
+
+from recbole_spec.encoders import ENCODERS, INIT_SCHEMES, build_encoder
+from recbole_spec.objectives.base import Batch
+from recbole_spec.regularizers.l2 import l2_penalty
+from recbole_spec.validation import check_choice, check_number, check_positive
+
+SPARSE_LEARNERS = ("sgd", "sparse_adam", "adagrad")
+
+
+class SpecRecommender(GeneralRecommender):
+    """Base class of the plugin's models.
+
+    Subclasses set :attr:`encoder_name` (or let ``config['encoder']`` choose it when
+    :attr:`configurable_encoder` is true) and implement :meth:`build_objective`.
+    """
+
+    input_type = InputType.PAIRWISE
+    encoder_name = "mf"
+    configurable_encoder = False
+
+    def __init__(self, config: Any, dataset: Any) -> None:
+        super().__init__(config, dataset)
+        name = config["encoder"] if self.configurable_encoder else self.encoder_name
+        self.encoder = build_encoder(name.lower(), config, dataset)
+        self.objective: nn.Module = self.build_objective(config, dataset)
+        self.reg_weight = float(config["reg_weight"] or 0.0)
+        self.neg_ratio = int(config["neg_ratio"] or 1)
+
+    def build_objective(self, config: Any, dataset: Any) -> nn.Module:
+        """Return the training objective (see :mod:`recbole_spec.objectives`)."""
+        raise NotImplementedError
+
+    @classmethod
+    def check_config(cls, config: Any) -> None:
+        """Validate shared keys and derive RecBole's negative-sampling settings.
+
+        Called by :class:`~recbole_spec.config.SpecConfig` before any data is loaded.
+        """
+        owner = cls.__name__
+        encoder = cls.encoder_name
+        if cls.configurable_encoder:
+            encoder = config["encoder"] = check_choice(config, "encoder", owner, ENCODERS)
+        config["init"] = check_choice(config, "init", owner, INIT_SCHEMES)
+        if encoder == "lightgcn":
+            check_number(config, "n_layers", owner, low=0, integer=True, example=3)
+        check_number(config, "reg_weight", owner, low=0, example=1e-4)
+        check_positive(config, "neg_ratio", owner, integer=True, example=1)
+        if config["sparse_grad"] and str(config["learner"]).lower() not in SPARSE_LEARNERS:
+            check_choice(config, "learner", owner, SPARSE_LEARNERS)
+        cls.check_model_config(config)
+        if cls.objective_uses_negatives(config):
+            config["train_neg_sample_args"] = {
+                "distribution": "uniform",
+                "sample_num": config["neg_ratio"],
+                "alpha": 1.0,
+                "dynamic": False,
+                "candidate_num": 0,
+            }
+        else:
+            config["train_neg_sample_args"] = {
+                "distribution": "none",
+                "sample_num": "none",
+                "alpha": "none",
+                "dynamic": False,
+                "candidate_num": 0,
+            }
+
+    @classmethod
+    def check_model_config(cls, config: Any) -> None:
+        """Validate the model's own keys (override in subclasses)."""
+
+    @classmethod
+    def objective_uses_negatives(cls, config: Any) -> bool:
+        """Whether training batches need RecBole's negative items (override when not)."""
+        return True
+
+    def _split_batch(self, interaction: Any) -> Batch:
+        users, items = interaction[self.USER_ID], interaction[self.ITEM_ID]
+        if self.NEG_ITEM_ID not in interaction:
+            return Batch(users, items)
+        # RecBole repeats the positive rows k times, one block per negative draw.
+        k = self.neg_ratio
+        size = users.shape[0] // k
+        negs = interaction[self.NEG_ITEM_ID].view(k, size).t()
+        return Batch(users[:size], items[:size], negs)
+
+    def calculate_loss(self, interaction: Any) -> tuple[Tensor, ...]:
+        """Return ``(objective, l2, *extra_losses)`` for one training batch."""
+        batch = self._split_batch(interaction)
+        size = batch.users.shape[0]
+        items = batch.items if batch.negs is None else torch.cat([batch.items, batch.negs.flatten()])
+        user_rows, item_rows = self.encoder.rows(batch.users, items)
+        pos_rows = item_rows[:size]
+        neg_rows = None if batch.negs is None else item_rows[size:].view(size, -1, item_rows.shape[-1])
+        loss = self.objective(user_rows, pos_rows, neg_rows, batch)
+        if self.reg_weight > 0:
+            reg = self.reg_weight * l2_penalty(*self.encoder.ego_rows(batch.users, items), batch_size=size)
+        else:
+            reg = loss.new_zeros(())
+        return (loss, reg, *self.extra_losses(batch, user_rows, pos_rows, neg_rows))
+
+    def extra_losses(
+        self, batch: Batch, user_rows: Tensor, pos_rows: Tensor, neg_rows: Tensor | None
+    ) -> tuple[Tensor, ...]:
+        """Additional loss terms (e.g. a stable-rank warm start); none by default."""
+        return ()
+
+    def embedding_tables(self) -> tuple[Tensor, Tensor]:
+        """The ``(user, item)`` tables used for scoring (propagated for graph encoders)."""
+        return self.encoder()
+
+    def predict(self, interaction: Any) -> Tensor:
+        """Score the given (user, item) pairs."""
+        user_table, item_table = self.encoder()
+        users, items = interaction[self.USER_ID], interaction[self.ITEM_ID]
+        return (user_table[users] * item_table[items]).sum(-1)
+
+    def full_sort_predict(self, interaction: Any) -> Tensor:
+        """Score every item for each user of the batch: raw (unfiltered) embeddings, ``U I^T``."""
+        user_table, item_table = self.encoder()
+        users = interaction[self.USER_ID]
+        return (user_table[users] @ item_table.t()).view(-1)

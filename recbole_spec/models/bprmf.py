@@ -1,0 +1,28 @@
+"""BPR-MF: matrix factorisation trained with BPR or sampled softmax over uniform negatives.
+
+With the same weights its scores equal RecBole's built-in ``BPR`` (a parity test checks it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+from recbole_spec.models.base import SpecRecommender
+from recbole_spec.objectives import check_ranking_loss, ranking_objective
+
+
+class BPRMF(SpecRecommender):
+    """MF encoder + ``loss: bpr | ssm`` with ``neg_ratio`` negatives per positive."""
+
+    encoder_name = "mf"
+
+    @classmethod
+    def check_model_config(cls, config: Any) -> None:
+        """Validate ``loss`` and its temperature."""
+        check_ranking_loss(config, cls.__name__)
+
+    def build_objective(self, config: Any, dataset: Any) -> nn.Module:
+        """BPR or SSM, as configured."""
+        return ranking_objective(config)

@@ -1,0 +1,141 @@
+"""The one run function: config -> dataset -> dataloaders -> model -> trainer -> fit -> test.
+
+The CLI, ``run_recbole_spec.py``, the tests, the comparison and the tuning trainable all call
+:func:`run`, so every model (plugin or RecBole built-in) goes through the same steps.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from logging import getLogger
+from pathlib import Path
+from typing import Any
+
+from recbole_spec.config import SpecConfig
+from recbole_spec.training.trainer import EpochCallback, trainer_class
+from recbole_spec.validation import ConfigError
+
+PAPER_PROTOCOL_WARNING = (
+    "PAPER PROTOCOL: the validation rows ARE the test rows (as in the official scripts); "
+    "checkpoint selection and early stopping look at the test set, so test metrics are optimistic."
+)
+
+
+def _check_no_pickled_cache(config: SpecConfig) -> None:
+    """Refuse RecBole's pickled dataset/dataloader caches, which load arbitrary objects."""
+    for key in ("save_dataset", "save_dataloaders", "dataset_save_path", "dataloaders_save_path"):
+        if config[key]:
+            raise ConfigError(
+                f"'{key}' is set: recbole-spec never loads pickled dataset caches; remove it"
+            )
+
+
+def _build_dataset(config: SpecConfig) -> Any:
+    from recbole.data import create_dataset
+
+    stale = Path(config["checkpoint_dir"]) / f"{config['dataset']}-Dataset.pth"
+    if stale.exists():
+        raise ConfigError(
+            f"found a pickled RecBole dataset cache '{stale}', which RecBole would load blindly; "
+            "delete it or pass --checkpoint_dir=<another folder>"
+        )
+    return create_dataset(config)
+
+
+def build_config(
+    model: str | type,
+    dataset: str,
+    config_file_list: Sequence[str | os.PathLike] | None = None,
+    config_dict: dict[str, Any] | None = None,
+    overrides: Sequence[str] = (),
+) -> SpecConfig:
+    """Build and validate the configuration without touching any data."""
+    config = SpecConfig(model, dataset, config_file_list, config_dict, overrides)
+    _check_no_pickled_cache(config)
+    return config
+
+
+def _floats(result: Any) -> dict[str, float]:
+    return {str(k): float(v) for k, v in (result or {}).items()}
+
+
+def run(
+    model: str | type,
+    dataset: str,
+    *,
+    config_file_list: Sequence[str | os.PathLike] | None = None,
+    config_dict: dict[str, Any] | None = None,
+    overrides: Sequence[str] = (),
+    saved: bool = True,
+    callbacks: Sequence[EpochCallback] = (),
+) -> dict[str, Any]:
+    """Train ``model`` on ``dataset`` and evaluate the best checkpoint on the test split.
+
+    Args:
+        model: plugin or RecBole model name (``recbole.<Name>`` forces RecBole's) or class.
+        dataset: dataset name (ml-100k ships with RecBole; others via ``recbole-spec import``).
+        config_file_list: YAML files applied over the defaults.
+        config_dict: parameters applied over the files.
+        overrides: ``--key=value`` strings applied last.
+        saved: keep the best checkpoint and reload it for the test evaluation.
+        callbacks: ``callback(epoch, train_loss, valid_result)`` after every evaluation.
+
+    Returns:
+        ``model``, ``dataset``, ``protocol``, ``best_valid_score``, ``best_valid_result``,
+        ``test_result``, ``checkpoint``, ``epochs`` (trained), ``train_seconds``,
+        ``seconds_per_epoch``, ``n_users``, ``n_items``, ``config`` (plain dict), and the live
+        ``trainer`` (its ``model`` is the trained recommender) and ``data`` (RecBole dataset).
+    """
+    from recbole.data import data_preparation
+    from recbole.utils import init_logger, init_seed
+
+    config = build_config(model, dataset, config_file_list, config_dict, overrides)
+    init_seed(config["seed"], config["reproducibility"])
+    init_logger(config)
+    logger = getLogger()
+    protocol = config["spec_protocol"] or "recbole"
+    if protocol == "paper":
+        logger.warning(PAPER_PROTOCOL_WARNING)
+    logger.info(config)
+
+    data = _build_dataset(config)
+    logger.info(data)
+    train_data, valid_data, test_data = data_preparation(config, data)
+
+    init_seed(config["seed"], config["reproducibility"])
+    recommender = config.model_class(config, train_data._dataset).to(config["device"])
+    logger.info(recommender)
+    trainer = trainer_class(config, config.model_class)(config, recommender)
+    trainer.epoch_callbacks = list(callbacks)
+
+    show_progress = bool(config["show_progress"])
+    start = time.perf_counter()
+    best_score, best_result = trainer.fit(
+        train_data, valid_data, saved=saved, show_progress=show_progress
+    )
+    train_seconds = time.perf_counter() - start
+    test_result = trainer.evaluate(test_data, load_best_model=saved, show_progress=show_progress)
+    epochs = len(trainer.train_loss_dict)
+    logger.info(f"best valid: {dict(best_result or {})}")
+    logger.info(f"test result: {dict(test_result or {})}")
+    if protocol == "paper":
+        logger.warning(PAPER_PROTOCOL_WARNING)
+    return {
+        "model": config["model"],
+        "dataset": config["dataset"],
+        "protocol": protocol,
+        "best_valid_score": float(best_score),
+        "best_valid_result": _floats(best_result),
+        "test_result": _floats(test_result),
+        "checkpoint": trainer.saved_model_file if saved else None,
+        "epochs": epochs,
+        "train_seconds": train_seconds,
+        "seconds_per_epoch": train_seconds / max(epochs, 1),
+        "n_users": data.user_num - 1,
+        "n_items": data.item_num - 1,
+        "config": config.to_plain_dict(),
+        "trainer": trainer,
+        "data": data,
+    }

@@ -1,0 +1,101 @@
+"""Trainers: RecBole's, with safe checkpoints and a per-evaluation callback.
+
+:class:`CheckpointMixin` is mixed into whichever RecBole trainer a model needs (``Trainer``,
+``TraditionalTrainer`` for EASE, ``NCLTrainer``, ...), so built-in baselines get the same safe
+checkpoint handling as plugin models. :class:`SpecTrainer` is the plugin models' trainer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from recbole.trainer import Trainer
+from recbole.utils import get_trainer
+
+from recbole_spec.training.checkpoint import load_checkpoint, save_checkpoint
+
+EpochCallback = Callable[[int, Any, dict], None]
+"""``callback(epoch, train_loss, valid_result)`` after every evaluation; ``train_loss`` is the
+epoch's summed training loss (all terms)."""
+
+
+def _plain_config(config: Any) -> dict:
+    to_plain = getattr(config, "to_plain_dict", None)
+    return to_plain() if callable(to_plain) else {"model": str(config["model"])}
+
+
+class CheckpointMixin:
+    """Safe save/load (``weights_only=True``) and an epoch callback for any RecBole trainer."""
+
+    epoch_callbacks: list[EpochCallback]
+
+    def _save_checkpoint(self, epoch: int, verbose: bool = True, **kwargs: Any) -> None:
+        path = kwargs.pop("saved_model_file", self.saved_model_file)
+        state = {
+            "config": _plain_config(self.config),
+            "epoch": int(epoch),
+            "cur_step": int(self.cur_step),
+            "best_valid_score": float(self.best_valid_score),
+            "state_dict": self.model.state_dict(),
+            "other_parameter": self.model.other_parameter(),
+            "optimizer": self.optimizer.state_dict(),
+        }
+        save_checkpoint(path, state)
+        if verbose:
+            self.logger.info(f"Saving current: {path}")
+
+    def resume_checkpoint(self, resume_file: str) -> None:
+        """Restore model, optimizer and progress from a recbole_spec checkpoint."""
+        state = load_checkpoint(resume_file, self.device)
+        self.saved_model_file = str(resume_file)
+        self.start_epoch = state["epoch"] + 1
+        self.cur_step = state["cur_step"]
+        self.best_valid_score = state["best_valid_score"]
+        self.model.load_state_dict(state["state_dict"])
+        self.model.load_other_parameter(state.get("other_parameter"))
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.logger.info(f"Checkpoint loaded. Resume training from epoch {self.start_epoch}")
+
+    def evaluate(
+        self,
+        eval_data: Any,
+        load_best_model: bool = True,
+        model_file: str | None = None,
+        show_progress: bool = False,
+    ) -> Any:
+        """RecBole's evaluation, loading the best model through :func:`load_checkpoint`."""
+        if eval_data and load_best_model:
+            path = model_file or self.saved_model_file
+            state = load_checkpoint(path, self.device)
+            self.model.load_state_dict(state["state_dict"])
+            self.model.load_other_parameter(state.get("other_parameter"))
+            self.logger.info(f"Loading model structure and parameters from {path}")
+        return super().evaluate(eval_data, load_best_model=False, show_progress=show_progress)
+
+    def _valid_epoch(self, valid_data: Any, show_progress: bool = False) -> tuple[float, dict]:
+        score, result = super()._valid_epoch(valid_data, show_progress=show_progress)
+        epoch = max(self.train_loss_dict, default=-1)
+        for callback in getattr(self, "epoch_callbacks", ()):
+            callback(epoch, self.train_loss_dict.get(epoch), dict(result))
+        return score, result
+
+
+class SpecTrainer(CheckpointMixin, Trainer):
+    """Trainer of the plugin's models."""
+
+
+def trainer_class(config: Any, model_class: type) -> type:
+    """The trainer for ``model_class``: :class:`SpecTrainer` for plugin models, else RecBole's
+    own trainer for that model with :class:`CheckpointMixin` mixed in."""
+    custom = getattr(model_class, "trainer_class", None)
+    if custom is not None:
+        return custom
+    from recbole_spec.registry import is_plugin_model
+
+    if is_plugin_model(model_class):
+        return SpecTrainer
+    base = get_trainer(config["MODEL_TYPE"], config["model"])
+    if issubclass(base, CheckpointMixin):
+        return base
+    return type(f"Safe{base.__name__}", (CheckpointMixin, base), {})
