@@ -4,7 +4,8 @@ Layering, lowest to highest priority:
 
 1. RecBole's own defaults (``overall.yaml``, its model YAML for built-in models, dataset YAML);
 2. the plugin's ``properties/overall.yaml``, ``properties/model/<Model>.yaml`` (plugin models
-   only), ``properties/dataset/<dataset>.yaml`` and the ``<dataset>.yaml`` written next to an
+   only), the presets named by ``preset`` (``properties/preset/<name>.yaml``, comma separated, in
+   order), ``properties/dataset/<dataset>.yaml`` and the ``<dataset>.yaml`` written next to an
    imported dataset's atomic files;
 3. the user's ``config_file_list``, then ``config_dict``, then ``--key=value`` overrides.
 
@@ -29,6 +30,10 @@ from recbole_spec.validation import ConfigError, check_number, check_positive, s
 compat.apply()
 
 from recbole.config import Config  # noqa: E402  (after compat.apply)
+
+from recbole_spec.metrics import register_metrics  # noqa: E402
+
+register_metrics()
 
 
 class UnknownDatasetError(ConfigError):
@@ -100,6 +105,30 @@ def resolve_dataset_root(dataset: str, user_data_path: str | None = None) -> Pat
     )
 
 
+def _names(value: Any) -> list[str]:
+    if not value:
+        return []
+    if isinstance(value, str):
+        return [v for v in value.replace(",", " ").split() if v]
+    return [str(v) for v in value]
+
+
+def list_presets() -> list[str]:
+    """Names of the shipped presets (``properties/preset/<name>.yaml``)."""
+    return sorted(p.stem for p in (properties_dir() / "preset").glob("*.yaml"))
+
+
+def preset_path(name: str) -> Path:
+    """Path of preset ``name``; unknown names raise a :class:`ConfigError` listing the choices."""
+    path = properties_dir() / "preset" / f"{name}.yaml"
+    if not path.is_file():
+        choices = list_presets()
+        raise ConfigError(
+            f"unknown preset '{name}'{suggest(name, choices)}; choose from {', '.join(choices)}"
+        )
+    return path
+
+
 class SpecConfig(Config):
     """RecBole configuration for plugin and built-in models, validated before data loading.
 
@@ -150,6 +179,8 @@ class SpecConfig(Config):
         self._layer(props / "overall.yaml")
         if self.is_plugin:
             self._layer(props / "model" / f"{model}.yaml")
+        for preset in _names(self.external_config_dict.get("preset")):
+            self._layer(preset_path(preset))
         self._layer(props / "dataset" / f"{dataset}.yaml")
         root = resolve_dataset_root(dataset, self.external_config_dict.get("data_path"))
         self._layer(root / dataset / f"{dataset}.yaml")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from recbole_spec.models.base import SpecRecommender
 from recbole_spec.models.bprmf import BPRMF
+from recbole_spec.models.directspec import DirectSpec
+from recbole_spec.models.directspecplus import DirectSpecPlus
 from recbole_spec.models.lightgcn import LightGCN
 
-MODELS: tuple[type[SpecRecommender], ...] = (BPRMF, LightGCN)
+MODELS: tuple[type[SpecRecommender], ...] = (BPRMF, LightGCN, DirectSpec, DirectSpecPlus)
 
-__all__ = ["BPRMF", "MODELS", "LightGCN", "SpecRecommender"]
+__all__ = ["BPRMF", "MODELS", "DirectSpec", "DirectSpecPlus", "LightGCN", "SpecRecommender"]

@@ -20,9 +20,10 @@ from torch import Tensor, nn
 from recbole_spec.encoders import ENCODERS, INIT_SCHEMES, build_encoder
 from recbole_spec.objectives.base import Batch
 from recbole_spec.regularizers.l2 import l2_penalty
-from recbole_spec.validation import check_choice, check_number, check_positive
+from recbole_spec.validation import ConfigError, check_choice, check_number, check_positive
 
 SPARSE_LEARNERS = ("sgd", "sparse_adam", "adagrad")
+TRAIN_SAMPLERS = ("interaction", "user_uniform")
 
 
 class SpecRecommender(GeneralRecommender):
@@ -65,8 +66,16 @@ class SpecRecommender(GeneralRecommender):
         check_positive(config, "neg_ratio", owner, integer=True, example=1)
         if config["sparse_grad"] and str(config["learner"]).lower() not in SPARSE_LEARNERS:
             check_choice(config, "learner", owner, SPARSE_LEARNERS)
+        config["train_sampler"] = check_choice(config, "train_sampler", owner, TRAIN_SAMPLERS)
+        check_number(config, "lr_decay", owner, low=0, low_open=True, high=1, example=0.9995)
         cls.check_model_config(config)
-        if cls.objective_uses_negatives(config):
+        uses_negatives = cls.objective_uses_negatives(config)
+        if uses_negatives and config["train_sampler"] == "user_uniform":
+            raise ConfigError(
+                f"{owner}: 'train_sampler: user_uniform' draws positives only, but this "
+                f"objective needs negatives; pass --train_sampler=interaction"
+            )
+        if uses_negatives:
             config["train_neg_sample_args"] = {
                 "distribution": "uniform",
                 "sample_num": config["neg_ratio"],

@@ -12,8 +12,10 @@ from typing import Any
 
 from recbole.trainer import Trainer
 from recbole.utils import get_trainer
+from torch.optim.lr_scheduler import ExponentialLR
 
 from recbole_spec.training.checkpoint import load_checkpoint, save_checkpoint
+from recbole_spec.training.samplers import UserUniformSampler
 
 EpochCallback = Callable[[int, Any, dict], None]
 """``callback(epoch, train_loss, valid_result)`` after every evaluation; ``train_loss`` is the
@@ -82,7 +84,42 @@ class CheckpointMixin:
 
 
 class SpecTrainer(CheckpointMixin, Trainer):
-    """Trainer of the plugin's models."""
+    """Trainer of the plugin's models: RecBole's loop plus what the paper protocols need.
+
+    * ``train_sampler: user_uniform`` replaces RecBole's interaction batches by
+      :class:`~recbole_spec.training.samplers.UserUniformSampler` (official DirectSpec protocol);
+    * ``lr_decay: g`` multiplies the learning rate by ``g`` after every epoch (1 = constant).
+    """
+
+    def __init__(self, config: Any, model: Any) -> None:
+        super().__init__(config, model)
+        decay = config["lr_decay"]
+        self.scheduler = (
+            ExponentialLR(self.optimizer, gamma=float(decay)) if decay not in (None, 1, 1.0) else None
+        )
+        self._sampler: UserUniformSampler | None = None
+
+    def _user_uniform(self, train_data: Any) -> UserUniformSampler:
+        if self._sampler is None:
+            dataset = train_data._dataset
+            self._sampler = UserUniformSampler(
+                dataset.inter_matrix(form="csr"),
+                self.config["train_batch_size"],
+                dataset.uid_field,
+                dataset.iid_field,
+                seed=self.config["seed"],
+            )
+        return self._sampler
+
+    def _train_epoch(
+        self, train_data: Any, epoch_idx: int, loss_func: Any = None, show_progress: bool = False
+    ) -> Any:
+        if self.config["train_sampler"] == "user_uniform":
+            train_data = self._user_uniform(train_data)
+        loss = super()._train_epoch(train_data, epoch_idx, loss_func, show_progress)
+        if self.scheduler is not None:
+            self.scheduler.step()
+        return loss
 
 
 def trainer_class(config: Any, model_class: type) -> type:

@@ -1,0 +1,97 @@
+"""Seconds per training epoch and per full-sort evaluation: plugin models vs RecBole built-ins.
+
+Both sides run in this one process on the same dataset split and settings, so the ratio is
+meaningful on a shared, noisy machine. Example::
+
+    python benchmarks/bench_epoch.py --dataset=ml-100k --epochs=3
+    python benchmarks/bench_epoch.py --dataset=citeulike --data_path=~/.cache/recbole_spec/datasets
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import time
+
+import torch
+from recbole.data import create_dataset, data_preparation
+from recbole.utils import init_seed
+
+from recbole_spec.pipeline import build_config
+from recbole_spec.training.trainer import trainer_class
+
+PAIRS = (("BPRMF", "recbole.BPR"), ("LightGCN", "recbole.LightGCN"))
+
+
+def _build(name: str, args: argparse.Namespace):  # noqa: ANN202
+    settings = {
+        "show_progress": False,
+        "state": "WARNING",
+        "train_batch_size": args.batch_size,
+        "embedding_size": 64,
+        "n_layers": 3,
+        "checkpoint_dir": args.checkpoint_dir,
+    }
+    if args.data_path:
+        settings["data_path"] = args.data_path
+    config = build_config(name, args.dataset, config_dict=settings)
+    init_seed(config["seed"], config["reproducibility"])
+    train, valid, _ = data_preparation(config, create_dataset(config))
+    model = config.model_class(config, train._dataset).to(config["device"])
+    trainer = trainer_class(config, config.model_class)(config, model)
+    trainer.eval_collector.data_collect(train)
+    return trainer, train, valid
+
+
+def _time_epoch(trainer, train, valid, epoch: int) -> tuple[float, float]:  # noqa: ANN001
+    start = time.perf_counter()
+    trainer._train_epoch(train, epoch)
+    train_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    with torch.no_grad():
+        trainer.evaluate(valid, load_best_model=False)
+    return train_seconds, time.perf_counter() - start
+
+
+def _compare(ours: str, reference: str, args: argparse.Namespace) -> list[float]:
+    """Median seconds ``[ours train, ref train, ours eval, ref eval]``; epochs alternate between
+    the two models so that background load hits both alike."""
+    sides = [_build(ours, args), _build(reference, args)]
+    times: list[list[tuple[float, float]]] = [[], []]
+    for epoch in range(args.epochs):
+        for side, built in enumerate(sides):
+            times[side].append(_time_epoch(*built, epoch))
+    (ours_t, ours_e), (ref_t, ref_e) = (
+        [statistics.median(column) for column in zip(*side)] for side in times
+    )
+    return [ours_t, ref_t, ours_e, ref_e]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", default="ml-100k")
+    parser.add_argument("--data_path", default=None)
+    parser.add_argument("--epochs", type=int, default=3, help="timed epochs (median reported)")
+    parser.add_argument("--batch_size", type=int, default=2048)
+    parser.add_argument("--checkpoint_dir", default="/tmp/recbole_spec_bench")
+    args = parser.parse_args()
+    print(f"dataset={args.dataset} epochs={args.epochs} batch={args.batch_size} "
+          f"torch_threads={torch.get_num_threads()} device="
+          f"{'cuda' if torch.cuda.is_available() else 'cpu'}")
+    header = f"{'ours':<10}{'reference':<18}{'train s/ep':>11}{'ref':>8}{'ratio':>7}"
+    header += f"{'eval s':>9}{'ref':>8}{'ratio':>7}"
+    print(header)
+    for ours, reference in PAIRS:
+        ours_train, ref_train, ours_eval, ref_eval = _compare(ours, reference, args)
+        print(
+            f"{ours:<10}{reference:<18}{ours_train:>11.3f}{ref_train:>8.3f}"
+            f"{ours_train / ref_train:>7.2f}{ours_eval:>9.3f}{ref_eval:>8.3f}"
+            f"{ours_eval / ref_eval:>7.2f}"
+        )
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS of this process: {peak_mb:.0f} MB (ratio < 1: ours is faster)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""Encoders against hand computations on tiny inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from recbole_spec.encoders import LightGCNEncoder, MFEncoder, normalized_adjacency
+
+
+def _interactions() -> sp.coo_matrix:
+    rows = np.array([0, 0, 1, 2, 2, 2, 0])  # (0, 1) appears twice: counts once
+    cols = np.array([1, 2, 1, 0, 2, 3, 1])
+    return sp.coo_matrix((np.ones(7), (rows, cols)), shape=(4, 4))
+
+
+def test_normalized_adjacency_matches_dense_formula() -> None:
+    matrix = _interactions()
+    r = (matrix.toarray() > 0).astype(np.float64)
+    a = np.block([[np.zeros((4, 4)), r], [r.T, np.zeros((4, 4))]])
+    degree = a.sum(1)
+    inv = np.where(degree > 0, degree**-0.5, 0.0)
+    expected = inv[:, None] * a * inv[None, :]
+    actual = normalized_adjacency(matrix, 4, 4).to_dense().double().numpy()
+    np.testing.assert_allclose(actual, expected, rtol=1e-6)
+
+
+def test_lightgcn_propagation_is_mean_of_powers() -> None:
+    torch.manual_seed(0)
+    encoder = LightGCNEncoder(_interactions(), embedding_size=3, n_layers=2)
+    adjacency = encoder.adjacency.to_dense()
+    e0 = torch.cat(encoder.ego())
+    expected = (e0 + adjacency @ e0 + adjacency @ adjacency @ e0) / 3
+    users, items = encoder()
+    torch.testing.assert_close(torch.cat([users, items]), expected)
+
+
+def test_zero_layers_is_mf_and_eval_cache_is_cleared_by_train() -> None:
+    encoder = LightGCNEncoder(_interactions(), embedding_size=3, n_layers=0).eval()
+    users, items = encoder()
+    torch.testing.assert_close(users, encoder.user_embedding.weight)
+    assert encoder() [0] is users  # cached in eval mode
+    with torch.no_grad():
+        encoder.user_embedding.weight.add_(1.0)
+    encoder.train()
+    torch.testing.assert_close(encoder()[0], encoder.user_embedding.weight)
+
+
+def test_mf_sparse_grad_touches_only_batch_rows() -> None:
+    encoder = MFEncoder(10, 12, 4, init="xavier_uniform", sparse_grad=True)
+    users, items = encoder.rows(torch.tensor([1, 3]), torch.tensor([2, 2]))
+    (users.sum() + items.sum()).backward()
+    grad = encoder.user_embedding.weight.grad
+    assert grad.is_sparse
+    assert set(grad.coalesce().indices()[0].tolist()) == {1, 3}
