@@ -70,6 +70,7 @@ def run(
     overrides: Sequence[str] = (),
     saved: bool = True,
     callbacks: Sequence[EpochCallback] = (),
+    evaluate_test: bool = True,
 ) -> dict[str, Any]:
     """Train ``model`` on ``dataset`` and evaluate the best checkpoint on the test split.
 
@@ -80,7 +81,12 @@ def run(
         config_dict: parameters applied over the files.
         overrides: ``--key=value`` strings applied last.
         saved: keep the best checkpoint and reload it for the test evaluation.
-        callbacks: ``callback(epoch, train_loss, valid_result)`` after every evaluation.
+        callbacks: ``callback(epoch, train_loss, valid_result)`` after every evaluation; a
+            callback object with a ``bind(trainer)`` method receives the trainer (and so the
+            model) before training starts.
+        evaluate_test: evaluate on the test split after training (default: True). Tuning trials
+            pass False so that only the selected configuration ever touches the test set; the
+            result's ``test_result`` is then None.
 
     Returns:
         ``model``, ``dataset``, ``protocol``, ``best_valid_score``, ``best_valid_result``,
@@ -109,6 +115,10 @@ def run(
     logger.info(recommender)
     trainer = trainer_class(config, config.model_class)(config, recommender)
     trainer.epoch_callbacks = list(callbacks)
+    for callback in callbacks:
+        bind = getattr(callback, "bind", None)
+        if callable(bind):
+            bind(trainer)
 
     show_progress = bool(config["show_progress"])
     start = time.perf_counter()
@@ -116,7 +126,11 @@ def run(
         train_data, valid_data, saved=saved, show_progress=show_progress
     )
     train_seconds = time.perf_counter() - start
-    test_result = trainer.evaluate(test_data, load_best_model=saved, show_progress=show_progress)
+    test_result = (
+        trainer.evaluate(test_data, load_best_model=saved, show_progress=show_progress)
+        if evaluate_test
+        else None
+    )
     epochs = len(trainer.train_loss_dict)
     logger.info(f"best valid: {dict(best_result or {})}")
     logger.info(f"test result: {dict(test_result or {})}")
@@ -128,7 +142,7 @@ def run(
         "protocol": protocol,
         "best_valid_score": float(best_score),
         "best_valid_result": _floats(best_result),
-        "test_result": _floats(test_result),
+        "test_result": _floats(test_result) if evaluate_test else None,
         "checkpoint": trainer.saved_model_file if saved else None,
         "epochs": epochs,
         "train_seconds": train_seconds,
