@@ -3,8 +3,8 @@
 Layering, lowest to highest priority:
 
 1. RecBole's own defaults (``overall.yaml``, its model YAML for built-in models, dataset YAML);
-2. the plugin's ``properties/overall.yaml``, ``properties/model/<Model>.yaml`` (plugin models
-   only), the presets named by ``preset`` (``properties/preset/<name>.yaml``, comma separated, in
+2. the plugin's ``properties/overall.yaml``, ``properties/model/_plugin.yaml`` and
+   ``properties/model/<Model>.yaml`` (plugin models only), the presets named by ``preset`` (``properties/preset/<name>.yaml``, comma separated, in
    order), ``properties/dataset/<dataset>.yaml`` and the ``<dataset>.yaml`` written next to an
    imported dataset's atomic files;
 3. the user's ``config_file_list``, then ``config_dict``, then ``--key=value`` overrides.
@@ -178,6 +178,7 @@ class SpecConfig(Config):
         props = properties_dir()
         self._layer(props / "overall.yaml")
         if self.is_plugin:
+            self._layer(props / "model" / "_plugin.yaml")
             self._layer(props / "model" / f"{model}.yaml")
         for preset in _names(self.external_config_dict.get("preset")):
             self._layer(preset_path(preset))

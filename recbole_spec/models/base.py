@@ -4,8 +4,8 @@ A plugin model only chooses its encoder and objective (and validates its own key
 negative reshaping, the L2 term, extra regularisers and scoring live here.
 
 ``calculate_loss`` returns a tuple so RecBole logs each term separately: ``train_loss1`` is the
-objective, ``train_loss2`` the L2 penalty (0 when ``reg_weight`` is 0), then any extra
-regularisers in the order of :meth:`SpecRecommender.extra_losses`.
+objective, ``train_loss2`` the L2 penalty (0 when ``reg_weight`` is 0), ``train_loss3`` the
+stable-rank warm-start term (only when ``stable_rank_weight > 0``; 0 once the warm start ended).
 """
 
 from __future__ import annotations
@@ -20,10 +20,19 @@ from torch import Tensor, nn
 from recbole_spec.encoders import ENCODERS, INIT_SCHEMES, build_encoder
 from recbole_spec.objectives.base import Batch
 from recbole_spec.regularizers.l2 import l2_penalty
+from recbole_spec.regularizers.stable_rank import StableRankRegularizer
 from recbole_spec.validation import ConfigError, check_choice, check_number, check_positive
 
 SPARSE_LEARNERS = ("sgd", "sparse_adam", "adagrad")
 TRAIN_SAMPLERS = ("interaction", "user_uniform")
+
+
+def _unique_rows(ids: Tensor, rows: Tensor) -> Tensor:
+    """One row per distinct id (rows of repeated ids are identical)."""
+    unique, inverse = torch.unique(ids, return_inverse=True)
+    first = torch.empty(unique.shape[0], dtype=torch.long, device=ids.device)
+    first.scatter_(0, inverse, torch.arange(ids.shape[0], device=ids.device))
+    return rows[first]
 
 
 class SpecRecommender(GeneralRecommender):
@@ -44,6 +53,9 @@ class SpecRecommender(GeneralRecommender):
         self.objective: nn.Module = self.build_objective(config, dataset)
         self.reg_weight = float(config["reg_weight"] or 0.0)
         self.neg_ratio = int(config["neg_ratio"] or 1)
+        weight = float(config["stable_rank_weight"] or 0.0)
+        self.stable_rank = StableRankRegularizer(weight) if weight > 0 else None
+        self.stable_rank_active = self.stable_rank is not None
 
     def build_objective(self, config: Any, dataset: Any) -> nn.Module:
         """Return the training objective (see :mod:`recbole_spec.objectives`)."""
@@ -64,6 +76,9 @@ class SpecRecommender(GeneralRecommender):
             check_number(config, "n_layers", owner, low=0, integer=True, example=3)
         check_number(config, "reg_weight", owner, low=0, example=1e-4)
         check_positive(config, "neg_ratio", owner, integer=True, example=1)
+        check_number(config, "stable_rank_weight", owner, low=0, example=1.0)
+        check_number(config, "warm_start_epochs", owner, low=0, integer=True, example=5)
+        check_positive(config, "warm_start_patience", owner, integer=True, example=2)
         if config["sparse_grad"] and str(config["learner"]).lower() not in SPARSE_LEARNERS:
             check_choice(config, "learner", owner, SPARSE_LEARNERS)
         config["train_sampler"] = check_choice(config, "train_sampler", owner, TRAIN_SAMPLERS)
@@ -129,8 +144,20 @@ class SpecRecommender(GeneralRecommender):
     def extra_losses(
         self, batch: Batch, user_rows: Tensor, pos_rows: Tensor, neg_rows: Tensor | None
     ) -> tuple[Tensor, ...]:
-        """Additional loss terms (e.g. a stable-rank warm start); none by default."""
-        return ()
+        """The stable-rank term on the unique in-batch users and items (negatives included)."""
+        if self.stable_rank is None:
+            return ()
+        if not self.stable_rank_active:
+            return (user_rows.new_zeros(()),)
+        item_ids, item_rows = batch.items, pos_rows
+        if batch.negs is not None:
+            item_ids = torch.cat([item_ids, batch.negs.flatten()])
+            item_rows = torch.cat([pos_rows, neg_rows.reshape(-1, pos_rows.shape[-1])])
+        return (self.stable_rank(_unique_rows(batch.users, user_rows), _unique_rows(item_ids, item_rows)),)
+
+    def end_warm_start(self) -> None:
+        """Switch the stable-rank term off for the rest of training."""
+        self.stable_rank_active = False
 
     def embedding_tables(self) -> tuple[Tensor, Tensor]:
         """The ``(user, item)`` tables used for scoring (propagated for graph encoders)."""

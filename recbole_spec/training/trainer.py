@@ -88,7 +88,10 @@ class SpecTrainer(CheckpointMixin, Trainer):
 
     * ``train_sampler: user_uniform`` replaces RecBole's interaction batches by
       :class:`~recbole_spec.training.samplers.UserUniformSampler` (official DirectSpec protocol);
-    * ``lr_decay: g`` multiplies the learning rate by ``g`` after every epoch (1 = constant).
+    * ``lr_decay: g`` multiplies the learning rate by ``g`` after every epoch (1 = constant);
+    * the stable-rank warm start (``stable_rank_weight > 0``) ends after epoch
+      ``warm_start_epochs`` or once the validation score has not improved for
+      ``warm_start_patience`` evaluations, whichever comes first; the switch is logged.
     """
 
     def __init__(self, config: Any, model: Any) -> None:
@@ -98,6 +101,18 @@ class SpecTrainer(CheckpointMixin, Trainer):
             ExponentialLR(self.optimizer, gamma=float(decay)) if decay not in (None, 1, 1.0) else None
         )
         self._sampler: UserUniformSampler | None = None
+        self._warm_best = -float("inf")
+        self._warm_stale = 0
+
+    @property
+    def warm_start_active(self) -> bool:
+        """Whether the model's stable-rank warm-start term is currently on."""
+        return bool(getattr(self.model, "stable_rank_active", False))
+
+    def _end_warm_start(self, epoch: int, reason: str) -> None:
+        self.model.end_warm_start()
+        self.warm_start_ended_epoch = epoch
+        self.logger.info(f"stable-rank warm start ended after epoch {epoch}: {reason}")
 
     def _user_uniform(self, train_data: Any) -> UserUniformSampler:
         if self._sampler is None:
@@ -119,7 +134,24 @@ class SpecTrainer(CheckpointMixin, Trainer):
         loss = super()._train_epoch(train_data, epoch_idx, loss_func, show_progress)
         if self.scheduler is not None:
             self.scheduler.step()
+        limit = self.config["warm_start_epochs"]
+        if self.warm_start_active and limit is not None and epoch_idx >= limit:
+            self._end_warm_start(epoch_idx, f"reached warm_start_epochs={limit}")
         return loss
+
+    def _valid_epoch(self, valid_data: Any, show_progress: bool = False) -> tuple[float, dict]:
+        score, result = super()._valid_epoch(valid_data, show_progress=show_progress)
+        if self.warm_start_active:
+            signed = score if self.valid_metric_bigger else -score
+            if signed > self._warm_best:
+                self._warm_best, self._warm_stale = signed, 0
+            else:
+                self._warm_stale += 1
+            patience = self.config["warm_start_patience"]
+            if self._warm_stale >= patience:
+                epoch = max(self.train_loss_dict, default=0)
+                self._end_warm_start(epoch, f"no validation improvement in {patience} evaluations")
+        return score, result
 
 
 def trainer_class(config: Any, model_class: type) -> type:
