@@ -13,7 +13,8 @@ from collections.abc import Sequence
 
 from recbole_spec.validation import ConfigError
 
-COMMANDS = ("run", "import")
+PASSTHROUGH_COMMANDS = ("run", "tune")
+"""Commands that hand unrecognised ``--key=value`` arguments to RecBole as config overrides."""
 
 
 def _add_run_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -56,8 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True)
     _add_run_parser(subparsers)
     from recbole_spec.data_import import add_import_parser
+    from recbole_spec.tuning import add_tune_parser
 
     add_import_parser(subparsers)
+    add_tune_parser(subparsers)
     return parser
 
 
@@ -68,12 +71,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv = ["run", *argv]
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    if args.command != "run" and extra:
+    passthrough = args.command in PASSTHROUGH_COMMANDS
+    if extra and not passthrough:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
-        if args.command == "run":
-            return args.func(args, extra)
-        return args.func(args)
+        return args.func(args, extra) if passthrough else args.func(args)
     except ConfigError as err:
         print(f"recbole-spec: error: {err}", file=sys.stderr)
         return 2
