@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) run_recbole_spec.py --model=BPRMF --dataset=ml-100k --epochs=20 --show_progress=False
+	$(PY) run_recbole_spec.py --model=DirectSpecPlus --dataset=ml-100k --epochs=50 --show_progress=False
 
 test: $(STAMP)
 	$(PY) -m pytest -q
