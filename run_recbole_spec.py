@@ -1,4 +1,6 @@
-"""Train and test one model: ``python run_recbole_spec.py --model=DirectSpecPlus --dataset=gowalla``.
+"""Train and test one model.
+
+``python run_recbole_spec.py --model=DirectSpecPlus --dataset=gowalla``
 
 Same as ``recbole-spec run``; every further ``--key=value`` overrides the configuration.
 """

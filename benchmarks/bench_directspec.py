@@ -34,7 +34,11 @@ class OfficialLoop:
     """The official DirectSpec+ MF training loop (CUDA calls removed, sampler made sparse)."""
 
     def __init__(self, config, sampler) -> None:  # noqa: ANN001
-        n_users, n_items, d = sampler.indptr.shape[0] - 1, config["n_items"], config["embedding_size"]
+        n_users, n_items, d = (
+            sampler.indptr.shape[0] - 1,
+            config["n_items"],
+            config["embedding_size"],
+        )
         self.user = nn.Parameter(nn.init.xavier_uniform_(torch.empty(n_users, d)))
         self.item = nn.Parameter(nn.init.xavier_uniform_(torch.empty(n_items, d)))
         self.optimizer = torch.optim.SGD([self.user, self.item], lr=config["learning_rate"])
@@ -85,11 +89,17 @@ def _speed(args: argparse.Namespace) -> None:
         start = time.perf_counter()
         official.epoch()
         official_times.append(time.perf_counter() - start)
-        print(f"epoch {epoch}: ours {ours_times[-1]:.3f} s, official loop {official_times[-1]:.3f} s")
+        print(
+            f"epoch {epoch}: ours {ours_times[-1]:.3f} s, official loop {official_times[-1]:.3f} s"
+        )
     ours, ref = statistics.median(ours_times), statistics.median(official_times)
-    print(f"steps/epoch={sampler.steps} batch={sampler.batch_size} threads={torch.get_num_threads()}")
-    print(f"median s/epoch: ours {ours:.3f}, official loop (sparse sampler) {ref:.3f}, "
-          f"ratio ours/official {ours / ref:.2f}")
+    print(
+        f"steps/epoch={sampler.steps} batch={sampler.batch_size} threads={torch.get_num_threads()}"
+    )
+    print(
+        f"median s/epoch: ours {ours:.3f}, official loop (sparse sampler) {ref:.3f}, "
+        f"ratio ours/official {ours / ref:.2f}"
+    )
 
 
 def _memory(args: argparse.Namespace) -> None:
@@ -101,8 +111,10 @@ def _memory(args: argparse.Namespace) -> None:
     trainer._train_epoch(train, 0)
     seconds = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{args.model} encoder={config['encoder']} on {args.dataset}: {args.steps} steps in "
-          f"{seconds:.1f} s ({seconds / args.steps:.3f} s/step; a full epoch is {full_steps} steps)")
+    print(
+        f"{args.model} encoder={config['encoder']} on {args.dataset}: {args.steps} steps in "
+        f"{seconds:.1f} s ({seconds / args.steps:.3f} s/step; a full epoch is {full_steps} steps)"
+    )
     print(f"peak RSS {peak_mb:.0f} MB (dataset loading included)")
 
 

@@ -63,7 +63,7 @@ def _compare(ours: str, reference: str, args: argparse.Namespace) -> list[float]
         for side, built in enumerate(sides):
             times[side].append(_time_epoch(*built, epoch))
     (ours_t, ours_e), (ref_t, ref_e) = (
-        [statistics.median(column) for column in zip(*side)] for side in times
+        [statistics.median(column) for column in zip(*side, strict=True)] for side in times
     )
     return [ours_t, ref_t, ours_e, ref_e]
 
@@ -76,9 +76,11 @@ def main() -> None:
     parser.add_argument("--batch_size", type=int, default=2048)
     parser.add_argument("--checkpoint_dir", default="/tmp/recbole_spec_bench")
     args = parser.parse_args()
-    print(f"dataset={args.dataset} epochs={args.epochs} batch={args.batch_size} "
-          f"torch_threads={torch.get_num_threads()} device="
-          f"{'cuda' if torch.cuda.is_available() else 'cpu'}")
+    print(
+        f"dataset={args.dataset} epochs={args.epochs} batch={args.batch_size} "
+        f"torch_threads={torch.get_num_threads()} device="
+        f"{'cuda' if torch.cuda.is_available() else 'cpu'}"
+    )
     header = f"{'ours':<10}{'reference':<18}{'train s/ep':>11}{'ref':>8}{'ratio':>7}"
     header += f"{'eval s':>9}{'ref':>8}{'ratio':>7}"
     print(header)

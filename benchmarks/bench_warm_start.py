@@ -109,8 +109,10 @@ def main() -> None:
     for name, r in runs.items():
         if name.startswith("BPRMF"):
             ended = r["warm_start_ended"] if r["warm_start_ended"] is not None else "-"
-            print(f"| {name} | {r['test']['ndcg@20']:.4f} | {r['test']['recall@20']:.4f} | "
-                  f"{r['epochs']} | {ended} |")
+            print(
+                f"| {name} | {r['test']['ndcg@20']:.4f} | {r['test']['recall@20']:.4f} | "
+                f"{r['epochs']} | {ended} |"
+            )
 
 
 if __name__ == "__main__":

@@ -92,7 +92,7 @@ def main() -> None:
             with open(tmp, "w") as handle:
                 json.dump({"args": vars(args), "overrides": overrides, "runs": runs}, handle)
             os.replace(tmp, args.out)
-    print(f"\n| seed | best epoch | NDCG@20 | trunc. Recall@20 | Recall@20 | erank | minutes |")
+    print("\n| seed | best epoch | NDCG@20 | trunc. Recall@20 | Recall@20 | erank | minutes |")
     print("|---|---|---|---|---|---|---|")
     for r in runs:
         b = r["best"]
@@ -100,7 +100,9 @@ def main() -> None:
             f"| {r['seed']} | {b['epoch']} | {b['ndcg@20']:.4f} | {b['truncated_recall@20']:.4f} "
             f"| {b['recall@20']:.4f} | {b['erank']:.1f} | {r['seconds'] / 60:.1f} |"
         )
-    pick = {k: [r["best"][k] for r in runs] for k in ("ndcg@20", "truncated_recall@20", "recall@20")}
+    pick = {
+        k: [r["best"][k] for r in runs] for k in ("ndcg@20", "truncated_recall@20", "recall@20")
+    }
     print(
         f"| mean of {len(runs)} | | {_mean_std(pick['ndcg@20'])} | "
         f"{_mean_std(pick['truncated_recall@20'])} | {_mean_std(pick['recall@20'])} | | |"

@@ -1,5 +1,6 @@
-"""recbole_spec: DirectSpec, DirectSpec+, CL-uniformity and stable-rank warm starts for RecBole,
-with embedding-collapse diagnostics.
+"""recbole_spec: spectrum-balancing recommenders and embedding-collapse diagnostics for RecBole.
+
+DirectSpec, DirectSpec+, CL-uniformity and the stable-rank warm start as RecBole models.
 
 Public API::
 

@@ -24,7 +24,9 @@ def _add_run_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Train a plugin or RecBole model and print its test metrics. Any further "
         "--key=value is a RecBole/plugin config override.",
     )
-    parser.add_argument("--model", required=True, help="e.g. DirectSpecPlus, BPRMF, recbole.LightGCN")
+    parser.add_argument(
+        "--model", required=True, help="e.g. DirectSpecPlus, BPRMF, recbole.LightGCN"
+    )
     parser.add_argument("--dataset", default="ml-100k", help="dataset name (default: ml-100k)")
     parser.add_argument("--config_files", default="", help="YAML files, comma or space separated")
     parser.set_defaults(func=_run_command)

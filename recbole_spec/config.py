@@ -4,9 +4,10 @@ Layering, lowest to highest priority:
 
 1. RecBole's own defaults (``overall.yaml``, its model YAML for built-in models, dataset YAML);
 2. the plugin's ``properties/overall.yaml``, ``properties/model/_plugin.yaml`` and
-   ``properties/model/<Model>.yaml`` (plugin models only), the presets named by ``preset`` (``properties/preset/<name>.yaml``, comma separated, in
-   order), ``properties/dataset/<dataset>.yaml`` and the ``<dataset>.yaml`` written next to an
-   imported dataset's atomic files;
+   ``properties/model/<Model>.yaml`` (plugin models only), the presets named by ``preset``
+   (``properties/preset/<name>.yaml``, comma separated, in order),
+   ``properties/dataset/<dataset>.yaml`` and the ``<dataset>.yaml`` written next to an imported
+   dataset's atomic files;
 3. the user's ``config_file_list``, then ``config_dict``, then ``--key=value`` overrides.
 
 Unlike RecBole's ``Config``, the overrides come from an explicit argument list rather than

@@ -15,7 +15,7 @@ DATA_HOME_ENV = "RECBOLE_SPEC_DATA_HOME"
 
 
 def properties_dir() -> Path:
-    """Return the folder holding ``overall.yaml``, ``model/``, ``dataset/``, ``preset/``, ``tune/``."""
+    """Return the folder holding ``overall.yaml``, ``model/``, ``preset/`` and ``tune/``."""
     packaged = Path(str(resources.files("recbole_spec"))) / "properties"
     if packaged.is_dir():
         return packaged
@@ -29,8 +29,10 @@ def properties_dir() -> Path:
 
 
 def data_home() -> Path:
-    """Folder where ``recbole-spec import`` writes datasets (``$RECBOLE_SPEC_DATA_HOME`` or
-    ``~/.cache/recbole_spec/datasets``)."""
+    """Folder where ``recbole-spec import`` writes datasets.
+
+    ``$RECBOLE_SPEC_DATA_HOME`` if set, else ``~/.cache/recbole_spec/datasets``.
+    """
     env = os.environ.get(DATA_HOME_ENV)
     if env:
         return Path(env).expanduser().resolve()

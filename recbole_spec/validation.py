@@ -75,7 +75,7 @@ def check_positive(config: Any, key: str, owner: str, *, integer: bool = False, 
 
 
 def check_choice(config: Any, key: str, owner: str, choices: Iterable[str]) -> str:
-    """Check that ``config[key]`` is one of ``choices`` (case-insensitive); return it lower-cased."""
+    """Check that ``config[key]`` is one of ``choices`` (case-insensitive); return it lowered."""
     choices = list(choices)
     value = _get(config, key)
     if isinstance(value, str) and value.lower() in choices:

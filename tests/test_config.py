@@ -68,7 +68,9 @@ def test_invalid_values_rejected_before_loading(
 
 
 def test_overrides_beat_config_dict_and_plugin_yaml(tiny_config: dict) -> None:
-    config = SpecConfig("BPRMF", "checker", config_dict=tiny_config, overrides=["--embedding_size=32"])
+    config = SpecConfig(
+        "BPRMF", "checker", config_dict=tiny_config, overrides=["--embedding_size=32"]
+    )
     assert config["embedding_size"] == 32
     assert config["loss"] == "bpr"  # from properties/model/BPRMF.yaml
     builtin = SpecConfig("recbole.LightGCN", "checker", config_dict=tiny_config)

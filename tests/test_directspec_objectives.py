@@ -61,6 +61,8 @@ def test_adaptive_temperature_uses_shared_items() -> None:
 def test_directspec_all_pass_loss_is_finite_and_differentiable() -> None:
     user = torch.randn(8, 4, requires_grad=True)
     item = torch.randn(8, 4, requires_grad=True)
-    loss = DirectSpecObjective(alpha=1.0, shrink=0.0)(user, item, None, Batch(torch.arange(8), torch.arange(8)))
+    loss = DirectSpecObjective(alpha=1.0, shrink=0.0)(
+        user, item, None, Batch(torch.arange(8), torch.arange(8))
+    )
     loss.backward()
     assert torch.isfinite(loss) and user.grad.abs().sum() > 0

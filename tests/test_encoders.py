@@ -37,7 +37,7 @@ def test_lightgcn_propagation_is_mean_of_powers() -> None:
     weights = torch.randn_like(expected)
     grads = torch.autograd.grad((torch.cat([users, items]) * weights).sum(), encoder.ego())
     expected_grads = torch.autograd.grad((expected * weights).sum(), encoder.ego())
-    for actual, reference in zip(grads, expected_grads):
+    for actual, reference in zip(grads, expected_grads, strict=True):
         torch.testing.assert_close(actual, reference)
 
 

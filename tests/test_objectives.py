@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from recbole_spec.objectives import BPRObjective, Batch, SoftmaxObjective
+from recbole_spec.objectives import Batch, BPRObjective, SoftmaxObjective
 
 
 def _rows():

@@ -32,6 +32,8 @@ def normalized_adjacency(interactions: sp.spmatrix, n_users: int, n_items: int) 
 
     Args:
         interactions: user-item matrix (``n_users x n_items``); duplicates count once.
+        n_users: number of users (rows of ``interactions``).
+        n_items: number of items (columns of ``interactions``).
 
     Returns:
         Symmetric float32 CSR matrix of shape ``(n_users + n_items, n_users + n_items)``.
@@ -69,9 +71,13 @@ class SymmetricAdjacency:
         if self._torch is None or self._torch.device != x.device:
             coo = self.matrix.tocoo()
             indices = torch.from_numpy(np.stack([coo.row, coo.col]).astype(np.int64))
-            self._torch = torch.sparse_coo_tensor(
-                indices, torch.from_numpy(coo.data), coo.shape, check_invariants=True
-            ).coalesce().to(x.device)
+            self._torch = (
+                torch.sparse_coo_tensor(
+                    indices, torch.from_numpy(coo.data), coo.shape, check_invariants=True
+                )
+                .coalesce()
+                .to(x.device)
+            )
         return torch.sparse.mm(self._torch, x.detach())
 
 

@@ -130,13 +130,19 @@ class SpecRecommender(GeneralRecommender):
         """Return ``(objective, l2, *extra_losses)`` for one training batch."""
         batch = self._split_batch(interaction)
         size = batch.users.shape[0]
-        items = batch.items if batch.negs is None else torch.cat([batch.items, batch.negs.flatten()])
+        items = (
+            batch.items if batch.negs is None else torch.cat([batch.items, batch.negs.flatten()])
+        )
         user_rows, item_rows = self.encoder.rows(batch.users, items)
         pos_rows = item_rows[:size]
-        neg_rows = None if batch.negs is None else item_rows[size:].view(size, -1, item_rows.shape[-1])
+        neg_rows = (
+            None if batch.negs is None else item_rows[size:].view(size, -1, item_rows.shape[-1])
+        )
         loss = self.objective(user_rows, pos_rows, neg_rows, batch)
         if self.reg_weight > 0:
-            reg = self.reg_weight * l2_penalty(*self.encoder.ego_rows(batch.users, items), batch_size=size)
+            reg = self.reg_weight * l2_penalty(
+                *self.encoder.ego_rows(batch.users, items), batch_size=size
+            )
         else:
             reg = loss.new_zeros(())
         return (loss, reg, *self.extra_losses(batch, user_rows, pos_rows, neg_rows))
@@ -153,7 +159,11 @@ class SpecRecommender(GeneralRecommender):
         if batch.negs is not None:
             item_ids = torch.cat([item_ids, batch.negs.flatten()])
             item_rows = torch.cat([pos_rows, neg_rows.reshape(-1, pos_rows.shape[-1])])
-        return (self.stable_rank(_unique_rows(batch.users, user_rows), _unique_rows(item_ids, item_rows)),)
+        return (
+            self.stable_rank(
+                _unique_rows(batch.users, user_rows), _unique_rows(item_ids, item_rows)
+            ),
+        )
 
     def end_warm_start(self) -> None:
         """Switch the stable-rank term off for the rest of training."""

@@ -34,7 +34,5 @@ class Objective(Protocol):
 
     uses_negatives: bool
 
-    def __call__(
-        self, user: Tensor, item: Tensor, neg: Optional[Tensor], batch: Batch
-    ) -> Tensor:
+    def __call__(self, user: Tensor, item: Tensor, neg: Optional[Tensor], batch: Batch) -> Tensor:
         """Return the scalar loss of one batch."""

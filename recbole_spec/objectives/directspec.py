@@ -43,10 +43,10 @@ def positive_logsigmoid_loss(user: Tensor, item: Tensor) -> Tensor:
 
 
 class DirectSpecObjective(nn.Module):
-    """All-pass-filtered positive-only loss.
+    r"""All-pass-filtered positive-only loss.
 
     Args:
-        alpha: filter strength :math:`\\alpha` (default: 1.0).
+        alpha: filter strength :math:`\alpha` (default: 1.0).
         shrink: norm shrink :math:`c`; 0 disables it (default: 0.0).
     """
 

@@ -86,11 +86,11 @@ class FusedSide(torch.autograd.Function):
 
 
 class DirectSpecPlusObjective(DirectSpecObjective):
-    """Self-paced-filtered positive-only loss.
+    r"""Self-paced-filtered positive-only loss.
 
     Args:
-        alpha: filter strength :math:`\\alpha` (default: 1.0).
-        tau: fixed temperature :math:`\\tau` (default: 3.0).
+        alpha: filter strength :math:`\alpha` (default: 1.0).
+        tau: fixed temperature :math:`\tau` (default: 3.0).
         shrink: norm shrink :math:`c`; 0 disables it (default: 0.0).
         interactions: training user x item matrix; given, the temperature is adaptive.
         tau0: temperature of pairs sharing a training interaction (adaptive only).
@@ -117,7 +117,9 @@ class DirectSpecPlusObjective(DirectSpecObjective):
         """The fixed ``tau``, or the ``[B, B]`` adaptive temperatures of this side's ids."""
         if not self.adaptive:
             return self.tau
-        ids, matrix = (batch.users, self._by_user) if side == "user" else (batch.items, self._by_item)
+        ids, matrix = (
+            (batch.users, self._by_user) if side == "user" else (batch.items, self._by_item)
+        )
         return adaptive_temperature(shared_interaction_mask(ids, matrix), self.tau0, self.tau1)
 
     def filter(self, rows: Tensor, batch: Batch, side: str) -> Tensor:
@@ -125,8 +127,11 @@ class DirectSpecPlusObjective(DirectSpecObjective):
         return self_paced_filter(rows, self.alpha, self.temperature(batch, side))
 
     def forward(self, user: Tensor, item: Tensor, neg: Optional[Tensor], batch: Batch) -> Tensor:
-        """Return the loss through :class:`FusedSide` (same value and gradient as the base
-        class's normalise -> :meth:`filter` -> shrink composition, fewer kernels)."""
+        """Return the loss through :class:`FusedSide`.
+
+        Same value and gradient as the base class's normalise -> :meth:`filter` -> shrink
+        composition, with fewer kernels.
+        """
         users = FusedSide.apply(user, self.alpha, self.temperature(batch, "user"), self.shrink)
         items = FusedSide.apply(item, self.alpha, self.temperature(batch, "item"), self.shrink)
         return positive_logsigmoid_loss(users, items)

@@ -18,7 +18,9 @@ from torch import Tensor, nn
 from recbole_spec.objectives.base import Batch
 
 
-def sampled_softmax_loss(pos_scores: Tensor, neg_scores: Tensor, temperature: float = 1.0) -> Tensor:
+def sampled_softmax_loss(
+    pos_scores: Tensor, neg_scores: Tensor, temperature: float = 1.0
+) -> Tensor:
     """Cross-entropy of the positive against its negatives.
 
     Shapes:

@@ -1,0 +1,1 @@
+"""Training: the plugin trainer, its samplers and safe checkpoints."""

@@ -98,7 +98,9 @@ class SpecTrainer(CheckpointMixin, Trainer):
         super().__init__(config, model)
         decay = config["lr_decay"]
         self.scheduler = (
-            ExponentialLR(self.optimizer, gamma=float(decay)) if decay not in (None, 1, 1.0) else None
+            ExponentialLR(self.optimizer, gamma=float(decay))
+            if decay not in (None, 1, 1.0)
+            else None
         )
         self._sampler: UserUniformSampler | None = None
         self._warm_best = -float("inf")
@@ -155,8 +157,11 @@ class SpecTrainer(CheckpointMixin, Trainer):
 
 
 def trainer_class(config: Any, model_class: type) -> type:
-    """The trainer for ``model_class``: :class:`SpecTrainer` for plugin models, else RecBole's
-    own trainer for that model with :class:`CheckpointMixin` mixed in."""
+    """The trainer for ``model_class``.
+
+    :class:`SpecTrainer` for plugin models, else RecBole's own trainer for that model with
+    :class:`CheckpointMixin` mixed in.
+    """
     custom = getattr(model_class, "trainer_class", None)
     if custom is not None:
         return custom
