@@ -7,6 +7,9 @@ Public API::
     run(model, dataset, ...)   train + test through RecBole (plugin or built-in models)
     get_model(name)            resolve a model name, plugin first (``recbole.<Name>`` for built-ins)
     list_models()              the plugin's model names
+    effective_rank, stable_rank, singular_values, spectrum_report, alignment, uniformity
+                               collapse diagnostics on plain tensors (any model's tables)
+    embedding_tables(model)    the scoring tables of a plugin or RecBole model
 """
 
 from __future__ import annotations
@@ -15,10 +18,42 @@ from recbole_spec import compat
 
 compat.apply()
 
-from recbole_spec.models import BPRMF, LightGCN  # noqa: E402
+from recbole_spec.diagnostics import (  # noqa: E402
+    alignment,
+    effective_rank,
+    embedding_tables,
+    singular_values,
+    spectrum_report,
+    stable_rank,
+    uniformity,
+)
+from recbole_spec.models import (  # noqa: E402
+    BPRMF,
+    CLUniformity,
+    DirectSpec,
+    DirectSpecPlus,
+    LightGCN,
+)
 from recbole_spec.pipeline import run  # noqa: E402
 from recbole_spec.registry import get_model, list_models  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = ["BPRMF", "LightGCN", "__version__", "get_model", "list_models", "run"]
+__all__ = [
+    "BPRMF",
+    "CLUniformity",
+    "DirectSpec",
+    "DirectSpecPlus",
+    "LightGCN",
+    "__version__",
+    "alignment",
+    "effective_rank",
+    "embedding_tables",
+    "get_model",
+    "list_models",
+    "run",
+    "singular_values",
+    "spectrum_report",
+    "stable_rank",
+    "uniformity",
+]

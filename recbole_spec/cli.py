@@ -1,4 +1,6 @@
-"""Command line: ``recbole-spec <command>``; ``run_recbole_spec.py`` is ``recbole-spec run``.
+"""Command line: ``recbole-spec run | import | tune | compare | spectrum``.
+
+``run_recbole_spec.py`` is ``recbole-spec run``.
 
 ``run`` follows RecBole's conventions: ``--model=``, ``--dataset=``, ``--config_files=`` (comma
 or space separated) and any other ``--key=value`` override, e.g.
@@ -13,7 +15,7 @@ from collections.abc import Sequence
 
 from recbole_spec.validation import ConfigError
 
-PASSTHROUGH_COMMANDS = ("run", "tune")
+PASSTHROUGH_COMMANDS = ("run", "tune", "compare")
 """Commands that hand unrecognised ``--key=value`` arguments to RecBole as config overrides."""
 
 
@@ -58,11 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="recbole-spec", description=__doc__.splitlines()[0])
     subparsers = parser.add_subparsers(dest="command", required=True)
     _add_run_parser(subparsers)
+    from recbole_spec.compare import add_compare_parser
     from recbole_spec.data_import import add_import_parser
+    from recbole_spec.spectrum import add_spectrum_parser
     from recbole_spec.tuning import add_tune_parser
 
     add_import_parser(subparsers)
     add_tune_parser(subparsers)
+    add_compare_parser(subparsers)
+    add_spectrum_parser(subparsers)
     return parser
 
 

@@ -6,6 +6,7 @@ The CLI, ``run_recbole_spec.py``, the tests, the comparison and the tuning train
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Sequence
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from recbole_spec.config import SpecConfig
+from recbole_spec.diagnostics.monitor import SpectrumMonitor
 from recbole_spec.training.trainer import EpochCallback, trainer_class
 from recbole_spec.validation import ConfigError
 
@@ -57,6 +59,18 @@ def build_config(
     return config
 
 
+def _reset_root_logger() -> None:
+    """Close the previous run's log handlers.
+
+    RecBole's ``init_logger`` only adds handlers, so a second run in one process would keep
+    writing into the first run's log file.
+    """
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+        handler.close()
+
+
 def _floats(result: Any) -> dict[str, float]:
     return {str(k): float(v) for k, v in (result or {}).items()}
 
@@ -90,8 +104,11 @@ def run(
 
     Returns:
         ``model``, ``dataset``, ``protocol``, ``best_valid_score``, ``best_valid_result``,
-        ``test_result``, ``checkpoint``, ``epochs`` (trained), ``train_seconds``,
-        ``seconds_per_epoch``, ``n_users``, ``n_items``, ``config`` (plain dict), and the live
+        ``test_result``, ``checkpoint``, ``epochs`` (trained), ``train_seconds`` (wall seconds of
+        ``fit``: training and validation),
+        ``seconds_per_epoch``, ``n_users``, ``n_items``, ``config`` (plain dict),
+        ``spectrum_history`` (erank / stable rank / uniformity per evaluation when
+        ``spectrum_monitor`` is on, the default for plugin models), and the live
         ``trainer`` (its ``model`` is the trained recommender) and ``data`` (RecBole dataset).
     """
     from recbole.data import data_preparation
@@ -99,6 +116,7 @@ def run(
 
     config = build_config(model, dataset, config_file_list, config_dict, overrides)
     init_seed(config["seed"], config["reproducibility"])
+    _reset_root_logger()
     init_logger(config)
     logger = getLogger()
     protocol = config["spec_protocol"] or "recbole"
@@ -114,7 +132,12 @@ def run(
     recommender = config.model_class(config, train_data._dataset).to(config["device"])
     logger.info(recommender)
     trainer = trainer_class(config, config.model_class)(config, recommender)
-    trainer.epoch_callbacks = list(callbacks)
+    callbacks = list(callbacks)
+    monitor = next((c for c in callbacks if isinstance(c, SpectrumMonitor)), None)
+    if monitor is None and config["spectrum_monitor"]:
+        monitor = SpectrumMonitor()
+        callbacks.append(monitor)
+    trainer.epoch_callbacks = callbacks
     for callback in callbacks:
         bind = getattr(callback, "bind", None)
         if callable(bind):
@@ -132,6 +155,7 @@ def run(
         else None
     )
     epochs = len(trainer.train_loss_dict)
+    trainer.tensorboard.close()
     logger.info(f"best valid: {dict(best_result or {})}")
     logger.info(f"test result: {dict(test_result or {})}")
     if protocol == "paper":
@@ -150,6 +174,7 @@ def run(
         "n_users": data.user_num - 1,
         "n_items": data.item_num - 1,
         "config": config.to_plain_dict(),
+        "spectrum_history": monitor.history if monitor is not None else [],
         "trainer": trainer,
         "data": data,
     }
