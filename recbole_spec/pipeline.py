@@ -16,7 +16,7 @@ from typing import Any
 
 from recbole_spec.config import SpecConfig
 from recbole_spec.diagnostics.monitor import SpectrumMonitor
-from recbole_spec.training.trainer import EpochCallback, trainer_class
+from recbole_spec.training.trainer import LAST_SUFFIX, EpochCallback, trainer_class
 from recbole_spec.validation import ConfigError
 
 PAPER_PROTOCOL_WARNING = (
@@ -56,6 +56,12 @@ def build_config(
     """Build and validate the configuration without touching any data."""
     config = SpecConfig(model, dataset, config_file_list, config_dict, overrides)
     _check_no_pickled_cache(config)
+    resume = config["resume_from"]
+    if resume and not Path(str(resume)).is_file():
+        raise ConfigError(
+            f"'resume_from' checkpoint '{resume}' does not exist; pass the '*{LAST_SUFFIX}' file "
+            "that the interrupted run wrote next to its best checkpoint"
+        )
     return config
 
 
@@ -94,7 +100,9 @@ def run(
         config_file_list: YAML files applied over the defaults.
         config_dict: parameters applied over the files.
         overrides: ``--key=value`` strings applied last.
-        saved: keep the best checkpoint and reload it for the test evaluation.
+        saved: keep the best checkpoint (reloaded for the test evaluation) and a last
+            checkpoint, rewritten every epoch, from which ``--resume_from=<file>`` continues an
+            interrupted run with the same settings.
         callbacks: ``callback(epoch, train_loss, valid_result)`` after every evaluation; a
             callback object with a ``bind(trainer)`` method receives the trainer (and so the
             model) before training starts.
@@ -142,6 +150,11 @@ def run(
         bind = getattr(callback, "bind", None)
         if callable(bind):
             bind(trainer)
+
+    if saved:
+        trainer.last_checkpoint_file = trainer.saved_model_file.removesuffix(".pth") + LAST_SUFFIX
+    if config["resume_from"]:
+        trainer.resume_checkpoint(str(config["resume_from"]))
 
     show_progress = bool(config["show_progress"])
     start = time.perf_counter()

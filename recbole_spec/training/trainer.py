@@ -17,6 +17,8 @@ from torch.optim.lr_scheduler import ExponentialLR
 from recbole_spec.training.checkpoint import load_checkpoint, save_checkpoint
 from recbole_spec.training.samplers import UserUniformSampler
 
+LAST_SUFFIX = "-last.pth"
+
 EpochCallback = Callable[[int, Any, dict], None]
 """``callback(epoch, train_loss, valid_result)`` after every evaluation; ``train_loss`` is the
 epoch's summed training loss (all terms)."""
@@ -28,9 +30,24 @@ def _plain_config(config: Any) -> dict:
 
 
 class CheckpointMixin:
-    """Safe save/load (``weights_only=True``) and an epoch callback for any RecBole trainer."""
+    """Safe checkpoints, resumable runs and an epoch callback for any RecBole trainer.
+
+    Checkpoints load with ``weights_only=True``. Besides RecBole's best-model checkpoint, a
+    *last* checkpoint (``last_checkpoint_file``, set by the pipeline) is rewritten atomically at
+    the start of every epoch with the complete state after the previous epoch and its
+    evaluation, so a killed run resumes from there
+    (``--resume_from=<file>``) and loses at most the epoch in progress.
+    """
 
     epoch_callbacks: list[EpochCallback]
+    last_checkpoint_file: str | None = None
+
+    def _training_state(self) -> dict[str, Any]:
+        """Trainer state beyond RecBole's that a resumed run needs (override to extend)."""
+        return {}
+
+    def _restore_training_state(self, state: dict[str, Any]) -> None:
+        """Inverse of :meth:`_training_state`."""
 
     def _save_checkpoint(self, epoch: int, verbose: bool = True, **kwargs: Any) -> None:
         path = kwargs.pop("saved_model_file", self.saved_model_file)
@@ -39,25 +56,44 @@ class CheckpointMixin:
             "epoch": int(epoch),
             "cur_step": int(self.cur_step),
             "best_valid_score": float(self.best_valid_score),
+            "best_model_file": str(self.saved_model_file),
             "state_dict": self.model.state_dict(),
             "other_parameter": self.model.other_parameter(),
             "optimizer": self.optimizer.state_dict(),
+            "trainer_state": self._training_state(),
         }
         save_checkpoint(path, state)
         if verbose:
             self.logger.info(f"Saving current: {path}")
 
     def resume_checkpoint(self, resume_file: str) -> None:
-        """Restore model, optimizer and progress from a recbole_spec checkpoint."""
+        """Restore model, optimizer and progress from a recbole_spec checkpoint.
+
+        From a *last* checkpoint, training continues with the next epoch and keeps updating the
+        run's best checkpoint and last checkpoint files.
+        """
         state = load_checkpoint(resume_file, self.device)
-        self.saved_model_file = str(resume_file)
+        best_file = state.get("best_model_file")
+        self.saved_model_file = best_file if best_file else str(resume_file)
+        if str(resume_file).endswith(LAST_SUFFIX):
+            self.last_checkpoint_file = str(resume_file)
         self.start_epoch = state["epoch"] + 1
         self.cur_step = state["cur_step"]
         self.best_valid_score = state["best_valid_score"]
         self.model.load_state_dict(state["state_dict"])
         self.model.load_other_parameter(state.get("other_parameter"))
         self.optimizer.load_state_dict(state["optimizer"])
+        self._restore_training_state(state.get("trainer_state") or {})
         self.logger.info(f"Checkpoint loaded. Resume training from epoch {self.start_epoch}")
+
+    def _train_epoch(
+        self, train_data: Any, epoch_idx: int, loss_func: Any = None, show_progress: bool = False
+    ) -> Any:
+        if self.last_checkpoint_file and epoch_idx > self.start_epoch:
+            self._save_checkpoint(
+                epoch_idx - 1, verbose=False, saved_model_file=self.last_checkpoint_file
+            )
+        return super()._train_epoch(train_data, epoch_idx, loss_func, show_progress)
 
     def evaluate(
         self,
@@ -105,6 +141,19 @@ class SpecTrainer(CheckpointMixin, Trainer):
         self._sampler: UserUniformSampler | None = None
         self._warm_best = -float("inf")
         self._warm_stale = 0
+
+    def _training_state(self) -> dict[str, Any]:
+        return {
+            "warm_start_active": self.warm_start_active,
+            "warm_best": float(self._warm_best),
+            "warm_stale": int(self._warm_stale),
+        }
+
+    def _restore_training_state(self, state: dict[str, Any]) -> None:
+        if state and not state.get("warm_start_active", True) and self.warm_start_active:
+            self.model.end_warm_start()
+        self._warm_best = state.get("warm_best", self._warm_best)
+        self._warm_stale = state.get("warm_stale", self._warm_stale)
 
     @property
     def warm_start_active(self) -> bool:
