@@ -37,6 +37,7 @@ from typing import Any
 
 import torch
 
+from recbole_spec.atomic import write_text_atomic
 from recbole_spec.diagnostics.monitor import SpectrumMonitor
 from recbole_spec.diagnostics.plots import plot_spectra
 from recbole_spec.diagnostics.report import collapse_report
@@ -73,15 +74,6 @@ RESULTS_CSV, RESULTS_MD, SPECTRA_PNG, RUNS_DIR = "results.csv", "results.md", "s
 def run_filename(model: str, seed: int) -> str:
     """``<model>-seed<seed>.json`` with characters outside ``[A-Za-z0-9._-]`` replaced by ``_``."""
     return f"{re.sub(r'[^A-Za-z0-9._-]', '_', model)}-seed{seed}.json"
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _check_arguments(
@@ -395,7 +387,7 @@ def compare(
                 )
                 record = _record(result, model, seed, settings, monitor.history)
                 del result
-                _write_atomic(path, json.dumps(record, indent=1))
+                write_text_atomic(path, json.dumps(record, indent=1))
                 seconds = time.perf_counter() - start
                 echo(f"{prefix}: done in {seconds:.0f} s: {_summary(record, valid_metric)}")
             records[model].append(record)
@@ -419,8 +411,8 @@ def write_results(
     protocol = "paper" if "paper" in protocols else ", ".join(sorted(protocols))
     if protocol == "paper":
         echo(f"WARNING: {PAPER_PROTOCOL_WARNING}")
-    _write_atomic(out / RESULTS_CSV, _csv_text(columns, table, len(seeds)))
-    _write_atomic(
+    write_text_atomic(out / RESULTS_CSV, _csv_text(columns, table, len(seeds)))
+    write_text_atomic(
         out / RESULTS_MD,
         _markdown_text(
             columns,

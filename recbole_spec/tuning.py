@@ -40,7 +40,6 @@ import json
 import math
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -50,6 +49,7 @@ from typing import Any
 
 import yaml
 
+from recbole_spec.atomic import write_text_atomic
 from recbole_spec.validation import ConfigError, suggest
 
 SPACE_TYPES = ("uniform", "loguniform", "randint", "choice", "grid")
@@ -760,18 +760,6 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 @contextmanager
 def _cwd(path: Path) -> Iterator[None]:
     previous = Path.cwd()
@@ -877,12 +865,12 @@ def _write_tables(rows: Sequence[TrialRow], plan: SearchPlan) -> dict[str, Path]
             ]
         )
     csv_path, md_path = plan.out_dir / "trials.csv", plan.out_dir / "trials.md"
-    _atomic_write(csv_path, buffer.getvalue())
+    write_text_atomic(csv_path, buffer.getvalue())
     title = (
         f"# {plan.model} on {plan.dataset}: {len(rows)} trials, {plan.search_alg} search, "
         f"{plan.scheduler} scheduler, selected on validation {plan.metric} ({plan.mode})\n\n"
     )
-    _atomic_write(md_path, title + format_table(rows, plan.metric) + "\n")
+    write_text_atomic(md_path, title + format_table(rows, plan.metric) + "\n")
     return {"csv": csv_path, "md": md_path}
 
 
@@ -1164,7 +1152,7 @@ def tune(
     _check_positive("gpus_per_trial", gpus_per_trial, zero=True)
     plan.out_dir.mkdir(parents=True, exist_ok=True)
     if not plan.resume:
-        _atomic_write(
+        write_text_atomic(
             plan.out_dir / "search.json",
             json.dumps(plan.identity(), indent=2, default=str) + "\n",
         )
@@ -1219,7 +1207,7 @@ def _finish(plan: SearchPlan, records: list[TrialRecord], budget_spent: bool) ->
         f"# Searched: {', '.join(plan.space)}. Reproduce with:\n# recbole-spec run "
         f"--model={plan.model} --dataset={plan.dataset} --config_files={best_yaml}\n"
     )
-    _atomic_write(best_yaml, header + yaml.safe_dump(outcome.best_config, sort_keys=True))
+    write_text_atomic(best_yaml, header + yaml.safe_dump(outcome.best_config, sort_keys=True))
     outcome.files["best_yaml"] = best_yaml
     outcome.test_result = _test_best(plan, best, best_yaml)
     outcome.files["best_test"] = plan.out_dir / "best_test.json"
@@ -1256,7 +1244,7 @@ def _test_best(plan: SearchPlan, best: TrialRow, best_yaml: Path) -> dict[str, f
         "checkpoint": result["checkpoint"],
         "config_file": str(best_yaml),
     }
-    _atomic_write(path, json.dumps(record, indent=2) + "\n")
+    write_text_atomic(path, json.dumps(record, indent=2) + "\n")
     return result["test_result"]
 
 

@@ -17,6 +17,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from recbole_spec.atomic import atomic_path
+
 DEFAULT_TITLE = "Normalised singular-value spectra"
 DEFAULT_YLABEL = r"normalised singular value $s_k / s_1$ (log scale)"
 
@@ -88,10 +90,6 @@ def plot_spectra(
     axes.grid(True, which="both", alpha=0.3)
     axes.legend(loc="lower left", fontsize="small", framealpha=0.9)
     figure.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
+    with atomic_path(path) as tmp:
         figure.savefig(tmp, format="png")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path

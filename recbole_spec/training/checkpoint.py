@@ -19,6 +19,8 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from recbole_spec.atomic import atomic_path
+
 FORMAT = "recbole_spec/1"
 _NUMPY, _CSR = "__numpy__", "__scipy_csr__"
 
@@ -61,13 +63,10 @@ def _decode(value: Any) -> Any:
 
 def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
     """Atomically write ``state`` (tensors and plain values only) to ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
     payload = dict(state, format=FORMAT)
     payload["other_parameter"] = _encode(state.get("other_parameter"))
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[str, Any]:
