@@ -37,15 +37,15 @@ class FusedSide(torch.autograd.Function):
     .. math::
         G_F = c (\lVert F \rVert G_Z + F \langle F, G_Z \rangle / \lVert F \rVert), \quad
         G_X = G_F - \alpha W^\top G_F + (M + M^\top) X, \\
-        M = \tau \odot W \odot (D - \mathrm{rowsum}(D \odot W)), \quad
-        D = -\alpha G_F X^\top, \quad
-        G_R = (G_X - X \langle X, G_X \rangle) / \lVert R \rVert
+        M = -\alpha \, \tau \odot W \odot (G_F X^\top - \langle G_F, W X \rangle \mathbf 1^\top),
+        \quad G_R = (G_X - X \langle X, G_X \rangle) / \lVert R \rVert
 
-    (row-wise inner products). It computes exactly what autograd computes through
-    :func:`~recbole_spec.spectral.self_paced_filter` and the shrink (a test checks values and
-    gradients against that composition) with 5 instead of 6 ``B x B x d`` products and far fewer
-    small kernels: the paper protocol runs thousands of tiny steps per epoch, where per-op
-    overhead dominates.
+    (row-wise inner products; the softmax's row sums :math:`\langle G_F, W X \rangle` reuse the
+    forward pass's :math:`W X`, a ``B x d`` product instead of a ``B x B`` one). It computes
+    exactly what autograd computes through :func:`~recbole_spec.spectral.self_paced_filter` and
+    the shrink (a test checks values and gradients against that composition) with 5 instead of
+    6 ``B x B x d`` products and far fewer ``B x B`` element-wise kernels: the paper protocol
+    runs thousands of tiny steps per epoch, where per-op overhead dominates.
     """
 
     @staticmethod
@@ -53,8 +53,13 @@ class FusedSide(torch.autograd.Function):
         """Return the filtered, shrunk rows."""
         norms = rows.norm(dim=1, keepdim=True).clamp_min(1e-12)
         x = rows / norms
-        weights = torch.softmax((x @ x.T).mul_(tau), dim=1)
-        filtered = torch.addmm(x, weights, x, alpha=-alpha)
+        if isinstance(tau, Tensor):
+            logits = (x @ x.T).mul_(tau)
+        else:
+            logits = x @ (x.T * tau)  # scale the B x d factor, not the B x B product
+        weights = torch.softmax(logits, dim=1)
+        smoothed = weights @ x
+        filtered = x - alpha * smoothed
         if shrink > 0:
             filtered_norms = filtered.norm(dim=1, keepdim=True).clamp_min(1e-12)
             out = filtered * (shrink * filtered_norms)
@@ -62,14 +67,14 @@ class FusedSide(torch.autograd.Function):
             filtered_norms = filtered.new_empty(0)
             out = filtered
         tau_saved = tau if isinstance(tau, Tensor) else torch.tensor(tau)
-        ctx.save_for_backward(x, norms, weights, filtered, filtered_norms, tau_saved)
+        ctx.save_for_backward(x, norms, weights, smoothed, filtered, filtered_norms, tau_saved)
         ctx.alpha, ctx.shrink = alpha, shrink
         return out
 
     @staticmethod
     def backward(ctx: Any, grad_out: Tensor) -> tuple[Optional[Tensor], None, None, None]:
         """Hand-derived gradient with respect to the raw rows."""
-        x, norms, weights, filtered, filtered_norms, tau = ctx.saved_tensors
+        x, norms, weights, smoothed, filtered, filtered_norms, tau = ctx.saved_tensors
         alpha, shrink = ctx.alpha, ctx.shrink
         if shrink > 0:
             radial = (filtered * grad_out).sum(1, keepdim=True) / filtered_norms
@@ -77,10 +82,14 @@ class FusedSide(torch.autograd.Function):
         else:
             grad_f = grad_out
         grad_x = torch.addmm(grad_f, weights.T, grad_f, alpha=-alpha)
-        grad_w = (grad_f @ x.T).mul_(-alpha)
-        grad_s = weights * (grad_w - (grad_w * weights).sum(1, keepdim=True))
-        grad_s = grad_s.mul_(tau.to(grad_s.device))
-        grad_x.addmm_(grad_s + grad_s.T, x)
+        row_dot = (grad_f * smoothed).sum(1, keepdim=True)  # rowsum(G_F X^T * W)
+        grad_s = (grad_f @ x.T).sub_(row_dot).mul_(weights)
+        scale = -alpha
+        if tau.dim() == 0:
+            scale *= float(tau)
+        else:
+            grad_s.mul_(tau.to(grad_s.device))
+        grad_x.addmm_(grad_s + grad_s.T, x, alpha=scale)
         grad_rows = (grad_x - x * (x * grad_x).sum(1, keepdim=True)) / norms
         return grad_rows, None, None, None
 
