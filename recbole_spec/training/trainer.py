@@ -15,6 +15,7 @@ from recbole.utils import get_trainer
 from torch.optim.lr_scheduler import ExponentialLR
 
 from recbole_spec.training.checkpoint import load_checkpoint, save_checkpoint
+from recbole_spec.training.optim import RowSGD
 from recbole_spec.training.samplers import UserUniformSampler
 
 LAST_SUFFIX = "-last.pth"
@@ -125,6 +126,8 @@ class SpecTrainer(CheckpointMixin, Trainer):
     * ``train_sampler: user_uniform`` replaces RecBole's interaction batches by
       :class:`~recbole_spec.training.samplers.UserUniformSampler` (official DirectSpec protocol);
     * ``lr_decay: g`` multiplies the learning rate by ``g`` after every epoch (1 = constant);
+    * ``learner: sgd`` with ``sparse_grad: True`` uses :class:`~recbole_spec.training.optim.RowSGD`
+      (the same update, applied to the touched rows without coalescing);
     * the stable-rank warm start (``stable_rank_weight > 0``) ends after epoch
       ``warm_start_epochs`` or once the validation score has not improved for
       ``warm_start_patience`` evaluations, whichever comes first; the switch is logged.
@@ -164,6 +167,18 @@ class SpecTrainer(CheckpointMixin, Trainer):
         self.model.end_warm_start()
         self.warm_start_ended_epoch = epoch
         self.logger.info(f"stable-rank warm start ended after epoch {epoch}: {reason}")
+
+    def _build_optimizer(self, **kwargs: Any) -> Any:
+        """RecBole's optimizer, except plain SGD on sparse gradients uses :class:`RowSGD`."""
+        sparse_sgd = (
+            self.config["sparse_grad"]
+            and str(kwargs.get("learner", self.config["learner"])).lower() == "sgd"
+            and not kwargs.get("weight_decay", self.config["weight_decay"])
+        )
+        if not sparse_sgd:
+            return super()._build_optimizer(**kwargs)
+        params = kwargs.get("params", self.model.parameters())
+        return RowSGD(params, lr=kwargs.get("learning_rate", self.config["learning_rate"]))
 
     def _user_uniform(self, train_data: Any) -> UserUniformSampler:
         if self._sampler is None:
