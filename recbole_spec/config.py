@@ -93,14 +93,15 @@ def resolve_dataset_root(dataset: str, user_data_path: str | None = None) -> Pat
     for root in roots:
         if _has_atomic_files(root / dataset, dataset):
             return root.resolve()
-    from recbole_spec.known_datasets import import_hint
+    from recbole_spec.known_datasets import KNOWN_DATASETS, import_hint
 
     hint = import_hint(dataset)
     found = available_datasets(user_data_path)
     searched = ", ".join(str(r / dataset) for r in roots)
+    close = suggest(dataset, sorted((set(found) | set(KNOWN_DATASETS)) - {dataset}))
     raise UnknownDatasetError(
         f"unknown dataset '{dataset}': no atomic files ({dataset}.inter or "
-        f"{dataset}.train.inter) in {searched}.{suggest(dataset, found)} Available: "
+        f"{dataset}.train.inter) in {searched}.{close} Available: "
         f"{', '.join(found) or 'none'}. "
         + (hint or "Pass --data_path=<folder containing a '<dataset>/' folder of atomic files>.")
     )
