@@ -21,7 +21,7 @@ import time
 import torch
 
 from recbole_spec import run
-from recbole_spec.diagnostics import effective_rank
+from recbole_spec.diagnostics import effective_rank, embedding_tables
 
 
 class EvaluationLog:
@@ -36,9 +36,8 @@ class EvaluationLog:
         self.trainer = trainer
 
     def __call__(self, epoch: int, loss: float, valid: dict) -> None:
-        with torch.no_grad():
-            user, item = self.trainer.model.embedding_tables()
-            erank = effective_rank(torch.cat([user[1:], item[1:]]).cpu())
+        user, item = embedding_tables(self.trainer.model)  # padding rows dropped
+        erank = effective_rank(torch.cat([user, item]))
         row = {"epoch": epoch + 1, "loss": loss, **valid, "erank": erank}
         self.rows.append(row)
         print(
