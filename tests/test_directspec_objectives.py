@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from recbole_spec.objectives.base import Batch
 from recbole_spec.objectives.directspec import DirectSpecObjective, shrink_rows
-from recbole_spec.objectives.directspec_plus import DirectSpecPlusObjective, FusedSide
+from recbole_spec.objectives.directspec_plus import DirectSpecPlusObjective, FusedSides
 from recbole_spec.spectral import self_paced_filter
 
 
@@ -26,13 +26,31 @@ def test_fused_side_equals_reference_values_and_gradients(shrink: float, matrix_
     if matrix_tau:
         tau = (tau + tau.T) / 2  # adaptive temperatures are symmetric
     weights = torch.randn(9, 4, dtype=torch.float64)
-    fused = FusedSide.apply(rows, 0.8, tau, shrink)
+    fused = FusedSides.apply(rows, 0.8, tau, shrink)
     reference = _reference_side(rows, 0.8, tau, shrink)
     torch.testing.assert_close(fused, reference)
     (grad_fused,) = torch.autograd.grad((fused * weights).sum(), rows)
     (grad_ref,) = torch.autograd.grad((reference * weights).sum(), rows)
     torch.testing.assert_close(grad_fused, grad_ref)
-    assert torch.autograd.gradcheck(lambda r: FusedSide.apply(r, 0.8, tau, shrink), (rows,))
+    assert torch.autograd.gradcheck(lambda r: FusedSides.apply(r, 0.8, tau, shrink), (rows,))
+
+
+@pytest.mark.parametrize("matrix_tau", [False, True])
+def test_fused_sides_stacked_equal_each_side_alone(matrix_tau: bool) -> None:
+    """The objective stacks users and items into one call; each side must stay independent."""
+    torch.manual_seed(2)
+    rows = torch.randn(2, 7, 4, dtype=torch.float64, requires_grad=True)
+    tau = torch.rand(2, 7, 7, dtype=torch.float64) + 2.5 if matrix_tau else 3.0
+    weights = torch.randn(2, 7, 4, dtype=torch.float64)
+    stacked = FusedSides.apply(rows, 0.7, tau, 0.03)
+    (grad_stacked,) = torch.autograd.grad((stacked * weights).sum(), rows)
+    for side in range(2):
+        side_tau = tau[side] if matrix_tau else tau
+        alone = _reference_side(rows[side], 0.7, side_tau, 0.03)
+        torch.testing.assert_close(stacked[side], alone)
+        (grad_alone,) = torch.autograd.grad((alone * weights[side]).sum(), rows)
+        torch.testing.assert_close(grad_stacked[side], grad_alone[side])
+    assert torch.autograd.gradcheck(lambda r: FusedSides.apply(r, 0.7, tau, 0.03), (rows,))
 
 
 def test_directspec_plus_loss_by_composition() -> None:
@@ -44,6 +62,23 @@ def test_directspec_plus_loss_by_composition() -> None:
     y = _reference_side(item, 1.0, 3.0, 0.03)
     expected = -F.logsigmoid((x * y).sum(-1)).mean()
     torch.testing.assert_close(loss, expected)
+
+
+def test_adaptive_directspec_plus_loss_by_composition() -> None:
+    matrix = sp.random(8, 10, density=0.3, random_state=0, format="csr")
+    objective = DirectSpecPlusObjective(alpha=0.9, shrink=0.02, interactions=matrix, tau0=2, tau1=4)
+    torch.manual_seed(3)
+    user = torch.randn(5, 3, requires_grad=True)
+    item = torch.randn(5, 3, requires_grad=True)
+    batch = Batch(torch.tensor([0, 1, 2, 3, 7]), torch.tensor([9, 0, 4, 4, 2]))
+    loss = objective(user, item, None, batch)
+    x = _reference_side(user, 0.9, objective.temperature(batch, "user"), 0.02)
+    y = _reference_side(item, 0.9, objective.temperature(batch, "item"), 0.02)
+    expected = -F.logsigmoid((x * y).sum(-1)).mean()
+    torch.testing.assert_close(loss, expected)
+    grads = torch.autograd.grad(loss, (user, item))
+    for got, want in zip(grads, torch.autograd.grad(expected, (user, item))):
+        torch.testing.assert_close(got, want)
 
 
 def test_adaptive_temperature_uses_shared_items() -> None:
