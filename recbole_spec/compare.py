@@ -40,24 +40,12 @@ import torch
 from recbole_spec.atomic import write_text_atomic
 from recbole_spec.diagnostics.monitor import SpectrumMonitor
 from recbole_spec.diagnostics.plots import plot_spectra
-from recbole_spec.diagnostics.report import collapse_report
+from recbole_spec.diagnostics.report import HEADLINE_KEYS, collapse_report
 from recbole_spec.diagnostics.spectrum import singular_values
 from recbole_spec.diagnostics.tables import NoEmbeddingError, embedding_tables, interaction_pairs
 from recbole_spec.pipeline import PAPER_PROTOCOL_WARNING, build_config
 from recbole_spec.spectrum import build_splits, markdown_table, rebuild_config
 from recbole_spec.validation import ConfigError
-
-DIAGNOSTIC_COLUMNS = (
-    "all_erank",
-    "all_stable_rank",
-    "user_erank",
-    "item_erank",
-    "all_erank_rownorm",
-    "user_uniformity",
-    "item_uniformity",
-    "alignment",
-)
-"""Collapse-report keys that become result columns (after the test metrics)."""
 
 PROTOCOLS = {
     "recbole": "RecBole's split from eval_args, full-sort ranking over all items",
@@ -177,7 +165,7 @@ def _columns(records: list[dict[str, Any]]) -> list[str]:
     metrics: list[str] = []
     for record in records:
         metrics += [k for k in record["test_result"] if k not in metrics]
-    return ["epochs", "seconds_per_epoch", *metrics, *DIAGNOSTIC_COLUMNS]
+    return ["epochs", "seconds_per_epoch", *metrics, *HEADLINE_KEYS]
 
 
 def _value(record: dict[str, Any], column: str) -> float | None:

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from recbole_spec.diagnostics.plots import plot_spectra
-from recbole_spec.diagnostics.report import collapse_report
+from recbole_spec.diagnostics.report import HEADLINE_KEYS, collapse_report
 from recbole_spec.diagnostics.spectrum import singular_values
 from recbole_spec.diagnostics.tables import (
     NoEmbeddingError,
@@ -57,19 +57,6 @@ DERIVED_KEYS = frozenset(
 )
 """Stored config keys that RecBole derives itself; passing them back would confuse it (a
 ``local_rank`` switches RecBole to distributed mode)."""
-
-TABLE_COLUMNS = (
-    "all_erank",
-    "all_stable_rank",
-    "all_energy_top1",
-    "user_erank",
-    "item_erank",
-    "all_erank_rownorm",
-    "user_uniformity",
-    "item_uniformity",
-    "alignment",
-)
-"""Metrics shown in the printed table (the returned rows hold every key of the report)."""
 
 PLUGIN_PARAMETER_PREFIX = "encoder."
 
@@ -269,14 +256,14 @@ def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str
 
 
 def format_spectrum_table(rows: Sequence[Mapping[str, Any]]) -> str:
-    """The printed table of :func:`spectrum_of_checkpoints`' rows (:data:`TABLE_COLUMNS`)."""
-    headers = ["model", "dataset", "epoch", *TABLE_COLUMNS, "checkpoint"]
+    """The printed table of :func:`spectrum_of_checkpoints`' rows (:data:`HEADLINE_KEYS`)."""
+    headers = ["model", "dataset", "epoch", *HEADLINE_KEYS, "checkpoint"]
     body = [
         [
             row["model"],
             row["dataset"],
             row["epoch"],
-            *(row["metrics"].get(key, "n/a") for key in TABLE_COLUMNS),
+            *(row["metrics"].get(key, "n/a") for key in HEADLINE_KEYS),
             row["checkpoint"],
         ]
         for row in rows

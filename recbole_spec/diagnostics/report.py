@@ -29,6 +29,19 @@ from recbole_spec.diagnostics.spectrum import spectrum_report
 Pairs = Union[tuple[Tensor, Tensor], Tensor, np.ndarray]
 
 ROWNORM_SUFFIX = "_rownorm"
+
+HEADLINE_KEYS = (
+    "all_erank",
+    "all_stable_rank",
+    "all_energy_top1",
+    "user_erank",
+    "item_erank",
+    "all_erank_rownorm",
+    "user_uniformity",
+    "item_uniformity",
+    "alignment",
+)
+"""The report keys that the ``compare`` and ``spectrum`` tables show (the report holds more)."""
 UNIFORMITY_ROWS = 10000
 """Rows used exactly by the report's uniformity; larger tables are subsampled (seed 0)."""
 
