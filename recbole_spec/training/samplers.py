@@ -51,6 +51,14 @@ class UserUniformSampler:
     def __len__(self) -> int:
         return self.steps
 
+    def state(self) -> dict:
+        """The generator's state (plain ints), so a resumed run draws the same batches."""
+        return self.rng.bit_generator.state
+
+    def set_state(self, state: dict) -> None:
+        """Continue from :meth:`state`."""
+        self.rng.bit_generator.state = state
+
     def sample(self, size: int) -> tuple[np.ndarray, np.ndarray]:
         """Draw ``size`` users uniformly and one uniform training item for each."""
         users = self.users[self.rng.integers(0, len(self.users), size)]

@@ -142,14 +142,17 @@ class SpecTrainer(CheckpointMixin, Trainer):
             else None
         )
         self._sampler: UserUniformSampler | None = None
+        self._sampler_state: dict | None = None  # restored before the sampler exists
         self._warm_best = -float("inf")
         self._warm_stale = 0
 
     def _training_state(self) -> dict[str, Any]:
+        sampler_state = self._sampler.state() if self._sampler is not None else None
         return {
             "warm_start_active": self.warm_start_active,
             "warm_best": float(self._warm_best),
             "warm_stale": int(self._warm_stale),
+            "sampler_state": sampler_state or self._sampler_state,
         }
 
     def _restore_training_state(self, state: dict[str, Any]) -> None:
@@ -157,6 +160,9 @@ class SpecTrainer(CheckpointMixin, Trainer):
             self.model.end_warm_start()
         self._warm_best = state.get("warm_best", self._warm_best)
         self._warm_stale = state.get("warm_stale", self._warm_stale)
+        self._sampler_state = state.get("sampler_state")
+        if self._sampler is not None and self._sampler_state is not None:
+            self._sampler.set_state(self._sampler_state)
 
     @property
     def warm_start_active(self) -> bool:
@@ -190,6 +196,8 @@ class SpecTrainer(CheckpointMixin, Trainer):
                 dataset.iid_field,
                 seed=self.config["seed"],
             )
+            if self._sampler_state is not None:
+                self._sampler.set_state(self._sampler_state)
         return self._sampler
 
     def _train_epoch(
