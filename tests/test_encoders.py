@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 import torch
 
@@ -26,7 +27,18 @@ def test_normalized_adjacency_matches_dense_formula() -> None:
     np.testing.assert_allclose(actual, expected, rtol=1e-6)
 
 
-def test_lightgcn_propagation_is_mean_of_powers() -> None:
+@pytest.mark.parametrize("threads", [1, 2])
+def test_lightgcn_propagation_is_mean_of_powers(threads: int) -> None:
+    """Checked on one thread (scipy's kernel) and two (torch's CSR kernel)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        _check_mean_of_powers()
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _check_mean_of_powers() -> None:
     torch.manual_seed(0)
     encoder = LightGCNEncoder(_interactions(), embedding_size=3, n_layers=2)
     adjacency = torch.from_numpy(encoder.adjacency.matrix.toarray())

@@ -11,10 +11,12 @@ directly as a sparse CSR matrix from the interaction list: no dense ``(|U|+|I|)^
 ``dok_matrix``. With ``n_layers = 0`` this is exactly the MF encoder. The official DirectSpec GCN
 variant multiplies by a dense ``I + A + A^2 + A^3`` (20 GB on Gowalla); we propagate sparsely.
 
-On the CPU the products run through scipy's CSR kernel (on CiteULike's graph about 6x faster
-forward and 20x faster backward than ``torch.sparse.mm`` on COO here, see
-``benchmarks/bench_epoch.py``); on a GPU through ``torch.sparse.mm``. Since :math:`\hat A` is
-symmetric, the backward pass is the same product.
+On the CPU the products run through torch's CSR kernel when torch has more than one thread
+(multi-threaded: 2.8 ms vs scipy's 5.6 ms per ``A @ E`` on CiteULike's graph with 2 threads) and
+through scipy's CSR kernel on one thread (as fast, less overhead); both are far faster than
+``torch.sparse.mm`` on COO, whose backward is slow (``benchmarks/bench_epoch.py``). On a GPU they
+run through ``torch.sparse.mm``. Since :math:`\hat A` is symmetric, the backward pass is the same
+product.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ class SymmetricAdjacency:
 
     def __init__(self, matrix: sp.csr_matrix) -> None:
         self.matrix = matrix
-        self._torch: Tensor | None = None
+        self._torch: tuple[tuple[torch.device, torch.dtype], Tensor] | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -66,19 +68,34 @@ class SymmetricAdjacency:
 
     def matmul(self, x: Tensor) -> Tensor:
         """Return ``A @ x`` (no autograd; see :class:`_Propagate`)."""
-        if x.device.type == "cpu":
-            return torch.from_numpy(self.matrix @ x.detach().contiguous().numpy())
-        if self._torch is None or self._torch.device != x.device:
-            coo = self.matrix.tocoo()
-            indices = torch.from_numpy(np.stack([coo.row, coo.col]).astype(np.int64))
-            self._torch = (
-                torch.sparse_coo_tensor(
-                    indices, torch.from_numpy(coo.data), coo.shape, check_invariants=True
-                )
-                .coalesce()
-                .to(x.device)
+        x = x.detach()
+        if x.device.type == "cpu" and torch.get_num_threads() == 1:
+            return torch.from_numpy(self.matrix @ x.contiguous().numpy())
+        key = (x.device, x.dtype)
+        if self._torch is None or self._torch[0] != key:
+            self._torch = (key, self._to_torch(x.device, x.dtype))
+        matrix = self._torch[1]
+        return matrix @ x if matrix.layout == torch.sparse_csr else torch.sparse.mm(matrix, x)
+
+    def _to_torch(self, device: torch.device, dtype: torch.dtype) -> Tensor:
+        """CSR on the CPU, coalesced COO on a GPU (``torch.sparse.mm``)."""
+        if device.type == "cpu":
+            return torch.sparse_csr_tensor(
+                torch.from_numpy(self.matrix.indptr.astype(np.int64)),
+                torch.from_numpy(self.matrix.indices.astype(np.int64)),
+                torch.from_numpy(self.matrix.data).to(dtype),
+                self.matrix.shape,
+                check_invariants=True,
             )
-        return torch.sparse.mm(self._torch, x.detach())
+        coo = self.matrix.tocoo()
+        indices = torch.from_numpy(np.stack([coo.row, coo.col]).astype(np.int64))
+        return (
+            torch.sparse_coo_tensor(
+                indices, torch.from_numpy(coo.data).to(dtype), coo.shape, check_invariants=True
+            )
+            .coalesce()
+            .to(device)
+        )
 
 
 class _Propagate(torch.autograd.Function):
