@@ -21,6 +21,8 @@ product.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
 import torch
@@ -80,13 +82,15 @@ class SymmetricAdjacency:
     def _to_torch(self, device: torch.device, dtype: torch.dtype) -> Tensor:
         """CSR on the CPU, coalesced COO on a GPU (``torch.sparse.mm``)."""
         if device.type == "cpu":
-            return torch.sparse_csr_tensor(
-                torch.from_numpy(self.matrix.indptr.astype(np.int64)),
-                torch.from_numpy(self.matrix.indices.astype(np.int64)),
-                torch.from_numpy(self.matrix.data).to(dtype),
-                self.matrix.shape,
-                check_invariants=True,
-            )
+            with warnings.catch_warnings():  # "CSR support is in beta": once per run is noise
+                warnings.filterwarnings("ignore", message="Sparse CSR tensor support")
+                return torch.sparse_csr_tensor(
+                    torch.from_numpy(self.matrix.indptr.astype(np.int64)),
+                    torch.from_numpy(self.matrix.indices.astype(np.int64)),
+                    torch.from_numpy(self.matrix.data).to(dtype),
+                    self.matrix.shape,
+                    check_invariants=True,
+                )
         coo = self.matrix.tocoo()
         indices = torch.from_numpy(np.stack([coo.row, coo.col]).astype(np.int64))
         return (
