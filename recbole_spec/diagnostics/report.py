@@ -42,6 +42,7 @@ HEADLINE_KEYS = (
     "alignment",
 )
 """The report keys that the ``compare`` and ``spectrum`` tables show (the report holds more)."""
+
 UNIFORMITY_ROWS = 10000
 """Rows used exactly by the report's uniformity; larger tables are subsampled (seed 0)."""
 

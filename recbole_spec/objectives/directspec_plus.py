@@ -61,7 +61,7 @@ class FusedSides(torch.autograd.Function):
         x = rows / norms
         if isinstance(tau, Tensor):
             logits = torch.bmm(x, x.mT).mul_(tau)
-        else:  # the product's alpha scales inside the GEMM: no extra B x B pass
+        else:  # baddbmm applies tau (its alpha) inside the GEMM: no extra B x B pass
             logits = torch.baddbmm(x.new_zeros(1, 1, 1), x, x.mT, beta=0, alpha=tau)
         weights = torch.softmax(logits, dim=2)
         smoothed = torch.bmm(weights, x)
