@@ -77,7 +77,7 @@ def test_adaptive_directspec_plus_loss_by_composition() -> None:
     expected = -F.logsigmoid((x * y).sum(-1)).mean()
     torch.testing.assert_close(loss, expected)
     grads = torch.autograd.grad(loss, (user, item))
-    for got, want in zip(grads, torch.autograd.grad(expected, (user, item))):
+    for got, want in zip(grads, torch.autograd.grad(expected, (user, item)), strict=True):
         torch.testing.assert_close(got, want)
 
 

@@ -47,7 +47,7 @@ def test_missing_resume_file_is_rejected_before_loading(tiny_config: dict) -> No
 
 
 def test_resumed_paper_protocol_run_draws_the_same_batches(tiny_config: dict) -> None:
-    """The user-uniform sampler's generator is checkpointed: a resumed run equals an unbroken one."""
+    """The user-uniform sampler's state is checkpointed: a resumed run equals an unbroken one."""
     settings = {
         **tiny_config,
         "stopping_step": 100,
