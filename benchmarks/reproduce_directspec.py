@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import time
 
 import torch
 
 from recbole_spec import run
+from recbole_spec.atomic import write_text_atomic
 from recbole_spec.diagnostics import effective_rank, embedding_tables
 
 
@@ -87,10 +87,8 @@ def main() -> None:
         print(f"{args.model} on {args.dataset}, preset {args.preset}, seed {seed}", flush=True)
         runs.append(_one_seed(args, seed, overrides))
         if args.out:
-            tmp = f"{args.out}.tmp"
-            with open(tmp, "w") as handle:
-                json.dump({"args": vars(args), "overrides": overrides, "runs": runs}, handle)
-            os.replace(tmp, args.out)
+            payload = {"args": vars(args), "overrides": overrides, "runs": runs}
+            write_text_atomic(args.out, json.dumps(payload))
     print("\n| seed | best epoch | NDCG@20 | trunc. Recall@20 | Recall@20 | erank | minutes |")
     print("|---|---|---|---|---|---|---|")
     for r in runs:

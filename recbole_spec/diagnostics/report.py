@@ -127,8 +127,8 @@ def collapse_report(
     report["user_uniformity"] = table_uniformity(user_t, max_rows=uniformity_rows)
     report["item_uniformity"] = table_uniformity(item_t, max_rows=uniformity_rows)
     if test_pairs is not None:
-        users, _ = _split_pairs(test_pairs)
-        report["alignment"] = pair_alignment(user_t, item_t, test_pairs)
-        report["n_pairs"] = float(users.numel())
+        pairs = _split_pairs(test_pairs)
+        report["alignment"] = pair_alignment(user_t, item_t, pairs)
+        report["n_pairs"] = float(pairs[0].numel())
     report["dim"] = float(user_t.shape[1])
     return report
