@@ -44,3 +44,26 @@ def recbole_example_dir() -> Path:
     import recbole
 
     return Path(recbole.__file__).resolve().parent / "dataset_example"
+
+
+def recbole_properties_dir() -> Path:
+    """Folder of RecBole's own YAML defaults (``overall.yaml``, ``model/``, ``dataset/``)."""
+    import recbole
+
+    return Path(recbole.__file__).resolve().parent / "properties"
+
+
+def display_path(path: str | os.PathLike) -> str:
+    """A short, recognisable name for a properties file in messages.
+
+    ``properties/model/BPRMF.yaml`` for the plugin's files, ``recbole/properties/overall.yaml``
+    for RecBole's, the full path for anything else (an imported dataset's YAML, a user's file).
+    """
+    path = Path(path).resolve()
+    for root, prefix in (
+        (properties_dir().resolve(), "properties"),
+        (recbole_properties_dir().resolve(), "recbole/properties"),
+    ):
+        if path.is_relative_to(root):
+            return f"{prefix}/{path.relative_to(root).as_posix()}"
+    return str(path)

@@ -8,7 +8,8 @@ properties/model/DirectSpecPlus.yaml``.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping
+import math
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 
@@ -16,7 +17,16 @@ class ConfigError(ValueError):
     """An invalid configuration value, detected before training starts."""
 
 
-def _fix(owner: str, key: str, example: Any) -> str:
+def _fix(config: Any, owner: str, key: str, example: Any) -> str:
+    """The fix part of a message: the value to pass and where the value in force comes from.
+
+    A config that knows its layers (:class:`~recbole_spec.config.SpecConfig`) names the file
+    the default comes from and whether the bad value is the user's; a plain mapping gets the
+    generic form.
+    """
+    hint = getattr(config, "fix_hint", None)
+    if callable(hint):
+        return hint(key, example)
     where = f"properties/model/{owner}.yaml" if owner[:1].isupper() else "your config file"
     return f"pass --{key}={example} or edit {where}"
 
@@ -26,6 +36,29 @@ def _get(config: Mapping[str, Any] | Any, key: str) -> Any:
         return config[key]
     except KeyError:
         return None
+
+
+def _example(config: Any, key: str, fallback: Any, valid: Callable[[Any], bool]) -> Any:
+    """The default in force for ``key`` when it is itself valid, else ``fallback``."""
+    default = getattr(config, "default_value", None)
+    if callable(default):
+        value = default(key)
+        if value is not None and valid(value):
+            return value
+    return fallback
+
+
+def _number_ok(
+    value: Any, low: float | None, high: float | None, low_open: bool, integer: bool
+) -> bool:
+    kind = int if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kind):
+        return False
+    if isinstance(value, float) and not math.isfinite(value):
+        return False
+    if low is not None and (value <= low if low_open else value < low):
+        return False
+    return high is None or value <= high
 
 
 def check_number(
@@ -46,27 +79,25 @@ def check_number(
         The value, unchanged.
     """
     value = _get(config, key)
+    if value is None and not required:
+        return None
+    if value is not None and _number_ok(value, low, high, low_open, integer):
+        return value
     example = example if example is not None else (1 if integer else 1.0)
+    example = _example(
+        config, key, example, lambda v: _number_ok(v, low, high, low_open, integer)
+    )
     if value is None:
-        if not required:
-            return None
-        raise ConfigError(f"{owner}: '{key}' is missing; {_fix(owner, key, example)}")
-    kind = int if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kind):
-        wanted = "an integer" if integer else "a number"
-        raise ConfigError(
-            f"{owner}: '{key}' must be {wanted} (got {value!r}); {_fix(owner, key, example)}"
-        )
-    if low is not None and (value <= low if low_open else value < low):
-        op = ">" if low_open else ">="
-        raise ConfigError(
-            f"{owner}: '{key}' must be {op} {low} (got {value}); {_fix(owner, key, example)}"
-        )
-    if high is not None and value > high:
-        raise ConfigError(
-            f"{owner}: '{key}' must be <= {high} (got {value}); {_fix(owner, key, example)}"
-        )
-    return value
+        problem = "is missing"
+    elif isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
+        problem = f"must be {'an integer' if integer else 'a number'} (got {value!r})"
+    elif isinstance(value, float) and not math.isfinite(value):
+        problem = f"must be a finite number (got {value})"
+    elif low is not None and (value <= low if low_open else value < low):
+        problem = f"must be {'>' if low_open else '>='} {low} (got {value})"
+    else:
+        problem = f"must be <= {high} (got {value})"
+    raise ConfigError(f"{owner}: '{key}' {problem}; {_fix(config, owner, key, example)}")
 
 
 def check_positive(config: Any, key: str, owner: str, *, integer: bool = False, **kw: Any) -> Any:
@@ -80,14 +111,23 @@ def check_choice(config: Any, key: str, owner: str, choices: Iterable[str]) -> s
     value = _get(config, key)
     if isinstance(value, str) and value.lower() in choices:
         return value.lower()
+    example = _example(
+        config, key, choices[0], lambda v: isinstance(v, str) and v.lower() in choices
+    )
     raise ConfigError(
         f"{owner}: '{key}' must be one of {choices} (got {value!r}){suggest(str(value), choices)}; "
-        f"{_fix(owner, key, choices[0])}"
+        f"{_fix(config, owner, key, example)}"
     )
+
+
+def closest(name: str, choices: Iterable[str]) -> str | None:
+    """The choice closest to ``name`` (case-insensitive, ``difflib`` ratio >= 0.6), or None."""
+    lowered = {c.lower(): c for c in choices}
+    close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
+    return lowered[close[0]] if close else None
 
 
 def suggest(name: str, choices: Iterable[str]) -> str:
     """Return ``" (did you mean 'X'?)"`` for the closest choice, or an empty string."""
-    lowered = {c.lower(): c for c in choices}
-    close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
-    return f" (did you mean '{lowered[close[0]]}'?)" if close else ""
+    match = closest(name, choices)
+    return f" (did you mean '{match}'?)" if match else ""

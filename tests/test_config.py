@@ -19,7 +19,9 @@ def no_data_loading(monkeypatch: pytest.MonkeyPatch) -> None:
     def boom(config):  # noqa: ANN001, ANN202
         raise AssertionError("dataset was loaded before validation")
 
-    monkeypatch.setattr(pipeline, "_build_dataset", boom)
+    import recbole.data
+
+    monkeypatch.setattr(recbole.data, "create_dataset", boom)
 
 
 def test_plugin_first_lookup_and_explicit_builtin() -> None:
