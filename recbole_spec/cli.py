@@ -10,8 +10,11 @@ or space separated) and any other ``--key=value`` override, e.g.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 from recbole_spec.validation import ConfigError
 
@@ -40,7 +43,30 @@ def _run_command(args: argparse.Namespace, overrides: list[str]) -> int:
     files = [f for f in args.config_files.replace(",", " ").split() if f]
     result = run(args.model, args.dataset, config_file_list=files, overrides=overrides)
     print(format_result(result))
-    return 0
+    return 1 if result.get("diverged") else 0
+
+
+def resume_command(argv: Sequence[str], checkpoint: str) -> str:
+    """The command line that continues an interrupted run from ``checkpoint``."""
+    prog = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "recbole-spec"
+    prefix = f"python {prog}" if prog.endswith(".py") else "recbole-spec"
+    if prefix == "recbole-spec" and prog == "__main__.py":
+        prefix = "python -m recbole_spec"
+    kept = [a for a in argv if not a.startswith("--resume_from=")]
+    return " ".join([prefix, *map(shlex.quote, kept), f"--resume_from={shlex.quote(checkpoint)}"])
+
+
+def interrupted_message(argv: Sequence[str], err: Any) -> str:
+    """One line for Ctrl-C: where the last checkpoint is and how to resume."""
+    checkpoint = getattr(err, "checkpoint", None)
+    if not checkpoint:
+        return "recbole-spec: interrupted before the first epoch ended; nothing to resume"
+    epoch = getattr(err, "epoch", None)
+    done = f" (after epoch {epoch})" if epoch is not None else ""
+    return (
+        f"recbole-spec: interrupted; last checkpoint {checkpoint}{done}; resume with: "
+        f"{resume_command(argv, checkpoint)}"
+    )
 
 
 def format_result(result: dict) -> str:
@@ -82,8 +108,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     passthrough = args.command in PASSTHROUGH_COMMANDS
     if extra and not passthrough:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    from recbole_spec.pipeline import RunInterrupted
+
     try:
         return args.func(args, extra) if passthrough else args.func(args)
     except ConfigError as err:
         print(f"recbole-spec: error: {err}", file=sys.stderr)
         return 2
+    except RunInterrupted as err:
+        print(interrupted_message(argv, err), file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("recbole-spec: interrupted", file=sys.stderr)
+        return 130

@@ -1,7 +1,9 @@
-"""The one run function: config -> dataset -> dataloaders -> model -> trainer -> fit -> test.
+"""The run sequence: config -> data -> model -> trainer -> fit -> test, as public steps.
 
-The CLI, ``run_recbole_spec.py``, the tests, the comparison and the tuning trainable all call
-:func:`run`, so every model (plugin or RecBole built-in) goes through the same steps.
+:func:`build_config`, :func:`load_data`, :func:`build_model` and :func:`build_trainer` are the
+steps; :func:`run` composes them. The CLI, the comparison, the tuning trainable, the spectrum
+command and the benchmarks call these, so every model (plugin or RecBole built-in) goes through
+the same steps.
 """
 
 from __future__ import annotations
@@ -9,14 +11,30 @@ from __future__ import annotations
 import logging
 import os
 import time
+import warnings
 from collections.abc import Sequence
 from logging import getLogger
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from recbole_spec.config import SpecConfig
 from recbole_spec.diagnostics.monitor import SpectrumMonitor
-from recbole_spec.training.trainer import LAST_SUFFIX, EpochCallback, trainer_class
+from recbole_spec.training.checkpoint import CheckpointError, load_checkpoint
+from recbole_spec.training.progress import (
+    ConsoleProgress,
+    console,
+    format_duration,
+    setup_console,
+)
+from recbole_spec.training.resume import check_resume_config
+from recbole_spec.training.trainer import (
+    LAST_SUFFIX,
+    EpochCallback,
+    trainer_class,
+    unique_checkpoint_file,
+)
 from recbole_spec.validation import ConfigError
 
 PAPER_PROTOCOL_WARNING = (
@@ -34,16 +52,29 @@ def _check_no_pickled_cache(config: SpecConfig) -> None:
             )
 
 
-def _build_dataset(config: SpecConfig) -> Any:
-    from recbole.data import create_dataset
+class RunFailed(ConfigError):
+    """A run that cannot go on, with a one-line reason and the fix (e.g. diverged at once)."""
 
-    stale = Path(config["checkpoint_dir"]) / f"{config['dataset']}-Dataset.pth"
-    if stale.exists():
-        raise ConfigError(
-            f"found a pickled RecBole dataset cache '{stale}', which RecBole would load blindly; "
-            "delete it or pass --checkpoint_dir=<another folder>"
+
+class RunInterrupted(Exception):
+    """Ctrl-C during training; ``checkpoint`` is the last checkpoint to resume from (or None)."""
+
+    def __init__(self, checkpoint: str | None, epoch: int | None) -> None:
+        super().__init__("interrupted")
+        self.checkpoint = checkpoint
+        self.epoch = epoch
+
+
+def _quiet_recbole_warnings() -> None:
+    """Hide the FutureWarnings RecBole's own code triggers (not ours), narrowly by module."""
+    for message in (
+        r".*torch\.cuda\.amp\.GradScaler.*",
+        r".*chained assignment using an inplace method.*",
+        r".*Downcasting object dtype arrays on \.fillna.*",
+    ):
+        warnings.filterwarnings(
+            "ignore", message=message, category=FutureWarning, module=r"recbole(\.|$)"
         )
-    return create_dataset(config)
 
 
 def build_config(
@@ -53,16 +84,85 @@ def build_config(
     config_dict: dict[str, Any] | None = None,
     overrides: Sequence[str] = (),
 ) -> SpecConfig:
-    """Build and validate the configuration without touching any data."""
+    """Build and validate the configuration without touching any data.
+
+    With ``resume_from``, the checkpoint must exist, load safely and belong to a run with the
+    same model, dataset, split and parameter-shaping settings
+    (:mod:`~recbole_spec.training.resume`).
+    """
     config = SpecConfig(model, dataset, config_file_list, config_dict, overrides)
     _check_no_pickled_cache(config)
     resume = config["resume_from"]
-    if resume and not Path(str(resume)).is_file():
-        raise ConfigError(
-            f"'resume_from' checkpoint '{resume}' does not exist; pass the '*{LAST_SUFFIX}' file "
-            "that the interrupted run wrote next to its best checkpoint"
-        )
+    if resume:
+        if not Path(str(resume)).is_file():
+            raise ConfigError(
+                f"'resume_from' checkpoint '{resume}' does not exist; pass the '*{LAST_SUFFIX}' "
+                "file that the interrupted run wrote next to its best checkpoint"
+            )
+        try:
+            saved = load_checkpoint(str(resume)).get("config") or {}
+        except CheckpointError as err:
+            raise ConfigError(f"cannot resume: {err}") from None
+        check_resume_config(config.to_plain_dict(), saved, str(resume))
     return config
+
+
+def load_data(config: SpecConfig) -> tuple[Any, Any, Any, Any]:
+    """RecBole's dataset and its train / valid / test loaders for ``config``.
+
+    Refuses RecBole's pickled dataset caches, which would load arbitrary objects.
+
+    Returns:
+        ``(dataset, train_data, valid_data, test_data)``.
+    """
+    from recbole.data import create_dataset, data_preparation
+
+    _check_no_pickled_cache(config)
+    stale = Path(config["checkpoint_dir"]) / f"{config['dataset']}-Dataset.pth"
+    if stale.exists():
+        raise ConfigError(
+            f"found a pickled RecBole dataset cache '{stale}', which RecBole would load blindly; "
+            "delete it or pass --checkpoint_dir=<another folder>"
+        )
+    _quiet_recbole_warnings()
+    dataset = create_dataset(config)
+    train_data, valid_data, test_data = data_preparation(config, dataset)
+    return dataset, train_data, valid_data, test_data
+
+
+def build_model(config: SpecConfig, train_data: Any) -> Any:
+    """The configured recommender on ``config['device']``, seeded with ``config['seed']``."""
+    from recbole.utils import init_seed
+
+    init_seed(config["seed"], config["reproducibility"])
+    return config.model_class(config, train_data._dataset).to(config["device"])
+
+
+def build_trainer(
+    config: SpecConfig,
+    model: Any,
+    callbacks: Sequence[EpochCallback] = (),
+    *,
+    saved: bool = True,
+) -> Any:
+    """The model's trainer with its epoch callbacks bound and, with ``resume_from``, resumed.
+
+    A new run's checkpoint names never collide with an existing file; a resumed run continues
+    the checkpoint's own run.
+    """
+    trainer = trainer_class(config, config.model_class)(config, model)
+    callbacks = list(callbacks)
+    trainer.epoch_callbacks = callbacks
+    for callback in callbacks:
+        bind = getattr(callback, "bind", None)
+        if callable(bind):
+            bind(trainer)
+    if saved:
+        trainer.saved_model_file = unique_checkpoint_file(trainer.saved_model_file)
+        trainer.last_checkpoint_file = trainer.saved_model_file.removesuffix(".pth") + LAST_SUFFIX
+    if config["resume_from"]:
+        trainer.resume_checkpoint(str(config["resume_from"]))
+    return trainer
 
 
 def _reset_root_logger() -> None:
@@ -79,6 +179,29 @@ def _reset_root_logger() -> None:
 
 def _floats(result: Any) -> dict[str, float]:
     return {str(k): float(v) for k, v in (result or {}).items()}
+
+
+def _log_file() -> str | None:
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            return handler.baseFilename
+    return None
+
+
+def _device_line(config: SpecConfig) -> str:
+    device = torch.device(config["device"])
+    if device.type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    return f"cpu ({torch.get_num_threads()} threads)"
+
+
+def _header(config: SpecConfig, dataset: Any, splits: Sequence[Any]) -> str:
+    rows = "/".join(f"{len(split.dataset):,}" if split else "0" for split in splits)
+    return (
+        f"{config['model']} on {config['dataset']}: {dataset.user_num - 1:,} users, "
+        f"{dataset.item_num - 1:,} items, {rows} train/valid/test rows; device "
+        f"{_device_line(config)}; log {_log_file()}"
+    )
 
 
 def run(
@@ -112,62 +235,82 @@ def run(
 
     Returns:
         ``model``, ``dataset``, ``protocol``, ``best_valid_score``, ``best_valid_result``,
-        ``test_result``, ``checkpoint``, ``epochs`` (trained), ``train_seconds`` (wall seconds of
-        ``fit``: training and validation),
+        ``test_result``, ``checkpoint``, ``epochs`` (the run's total, resumed epochs included),
+        ``train_seconds`` (wall seconds of ``fit`` in this process: training and validation),
         ``seconds_per_epoch``, ``n_users``, ``n_items``, ``config`` (plain dict),
         ``spectrum_history`` (erank / stable rank / uniformity per evaluation when
-        ``spectrum_monitor`` is on, the default for plugin models), and the live
-        ``trainer`` (its ``model`` is the trained recommender) and ``data`` (RecBole dataset).
+        ``spectrum_monitor`` is on, the default for plugin models), ``diverged`` (why training
+        stopped on a non-finite loss or parameter, else None), and the live ``trainer`` (its
+        ``model`` is the trained recommender), ``data`` (RecBole dataset) and ``test_data``.
+
+    Raises:
+        ConfigError: bad settings, before any data is read.
+        RunFailed: training diverged before any checkpoint was saved.
+        RunInterrupted: Ctrl-C during training (the last checkpoint is intact).
     """
-    from recbole.data import data_preparation
     from recbole.utils import init_logger, init_seed
 
     config = build_config(model, dataset, config_file_list, config_dict, overrides)
     init_seed(config["seed"], config["reproducibility"])
     _reset_root_logger()
     init_logger(config)
-    logger = getLogger()
+    setup_console(str(config["console"] or "concise") == "concise")
+    logger, out = getLogger(), console()
     protocol = config["spec_protocol"] or "recbole"
     if protocol == "paper":
         logger.warning(PAPER_PROTOCOL_WARNING)
     logger.info(config)
 
-    data = _build_dataset(config)
+    data, train_data, valid_data, test_data = load_data(config)
     logger.info(data)
-    train_data, valid_data, test_data = data_preparation(config, data)
-
-    init_seed(config["seed"], config["reproducibility"])
-    recommender = config.model_class(config, train_data._dataset).to(config["device"])
+    out.info(_header(config, data, (train_data, valid_data, test_data)))
+    recommender = build_model(config, train_data)
     logger.info(recommender)
-    trainer = trainer_class(config, config.model_class)(config, recommender)
+
     callbacks = list(callbacks)
     monitor = next((c for c in callbacks if isinstance(c, SpectrumMonitor)), None)
     if monitor is None and config["spectrum_monitor"]:
         monitor = SpectrumMonitor()
         callbacks.append(monitor)
-    trainer.epoch_callbacks = callbacks
-    for callback in callbacks:
-        bind = getattr(callback, "bind", None)
-        if callable(bind):
-            bind(trainer)
-
-    if saved:
-        trainer.last_checkpoint_file = trainer.saved_model_file.removesuffix(".pth") + LAST_SUFFIX
-    if config["resume_from"]:
-        trainer.resume_checkpoint(str(config["resume_from"]))
+    progress = ConsoleProgress(float(config["console_interval"] or 10.0), monitor)
+    trainer = build_trainer(config, recommender, [*callbacks, progress], saved=saved)
+    progress.restart_clock(trainer.start_epoch)
 
     show_progress = bool(config["show_progress"])
     start = time.perf_counter()
-    best_score, best_result = trainer.fit(
-        train_data, valid_data, saved=saved, show_progress=show_progress
-    )
+    try:
+        best_score, best_result = trainer.fit(
+            train_data, valid_data, saved=saved, show_progress=show_progress
+        )
+    except KeyboardInterrupt:
+        trainer.tensorboard.close()
+        last = trainer.last_checkpoint_file
+        if not (last and Path(last).is_file()):
+            last = None
+        raise RunInterrupted(last, trainer.last_checkpoint_epoch) from None
     train_seconds = time.perf_counter() - start
+    epochs = max(trainer.train_loss_dict, default=trainer.start_epoch - 1) + 1
+    if trainer.diverged:
+        if not (saved and Path(trainer.saved_model_file).is_file()):
+            trainer.tensorboard.close()
+            raise RunFailed(
+                f"training diverged ({trainer.diverged}) before any evaluation saved a "
+                "checkpoint; lower --learning_rate (or raise --eval_step's frequency)"
+            )
+        out.warning(
+            f"training diverged ({trainer.diverged}); evaluating the best checkpoint "
+            f"{trainer.saved_model_file} on test"
+        )
+    elif progress.best is not None:
+        out.info(
+            f"finished in {format_duration(train_seconds)}: {epochs} epochs, best valid "
+            f"{progress._metric} {progress.best:.4f} at epoch {progress.best_epoch}"
+        )
     test_result = (
         trainer.evaluate(test_data, load_best_model=saved, show_progress=show_progress)
         if evaluate_test
         else None
     )
-    epochs = len(trainer.train_loss_dict)
     trainer.tensorboard.close()
     logger.info(f"best valid: {dict(best_result or {})}")
     logger.info(f"test result: {dict(test_result or {})}")
@@ -183,11 +326,13 @@ def run(
         "checkpoint": trainer.saved_model_file if saved else None,
         "epochs": epochs,
         "train_seconds": train_seconds,
-        "seconds_per_epoch": train_seconds / max(epochs, 1),
+        "seconds_per_epoch": train_seconds / max(epochs - trainer.start_epoch, 1),
         "n_users": data.user_num - 1,
         "n_items": data.item_num - 1,
         "config": config.to_plain_dict(),
         "spectrum_history": monitor.history if monitor is not None else [],
+        "diverged": trainer.diverged,
         "trainer": trainer,
         "data": data,
+        "test_data": test_data,
     }

@@ -36,7 +36,7 @@ from recbole_spec.diagnostics.tables import (
     interaction_pairs,
     no_embedding_reason,
 )
-from recbole_spec.pipeline import _build_dataset, build_config
+from recbole_spec.pipeline import build_config, load_data
 from recbole_spec.registry import RECBOLE_PREFIX, get_model, is_plugin_model
 from recbole_spec.training.checkpoint import CheckpointError, load_checkpoint
 from recbole_spec.validation import ConfigError
@@ -123,11 +123,10 @@ def build_splits(config: Any) -> tuple[Any, Any, Any]:
     Seeds with ``config['seed']`` right before loading, as :func:`recbole_spec.pipeline.run`
     does, so a random split comes out identical.
     """
-    from recbole.data import data_preparation
     from recbole.utils import init_seed
 
     init_seed(config["seed"], config["reproducibility"])
-    return data_preparation(config, _build_dataset(config))
+    return load_data(config)[1:]
 
 
 def rebuild_config(name: str, stored: Mapping[str, Any]) -> Any:

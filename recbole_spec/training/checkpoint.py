@@ -81,6 +81,11 @@ def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[
         raise CheckpointError(f"checkpoint '{path}' does not exist")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
+    except (RuntimeError, EOFError) as err:
+        raise CheckpointError(
+            f"'{path}' is truncated or corrupted ({str(err).splitlines()[0][:80]}); use another "
+            "checkpoint (the run's best '<Model>-<time>.pth' or its '-last.pth')"
+        ) from None
     except pickle.UnpicklingError as err:
         raise CheckpointError(
             f"'{path}' is not a recbole_spec checkpoint (it needs unsafe unpickling, as files "

@@ -7,15 +7,18 @@ checkpoint handling as plugin models. :class:`SpecTrainer` is the plugin models'
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
+import torch
 from recbole.trainer import Trainer
 from recbole.utils import get_trainer
 from torch.optim.lr_scheduler import ExponentialLR
 
 from recbole_spec.training.checkpoint import load_checkpoint, save_checkpoint
 from recbole_spec.training.optim import RowSGD
+from recbole_spec.training.resume import check_parameter_shapes, get_rng_state, set_rng_state
 from recbole_spec.training.samplers import UserUniformSampler
 
 LAST_SUFFIX = "-last.pth"
@@ -25,9 +28,25 @@ EpochCallback = Callable[[int, Any, dict], None]
 epoch's summed training loss (all terms)."""
 
 
+class TrainingDiverged(RuntimeError):
+    """A non-finite loss or parameter: training stops and the best checkpoint stays as it was."""
+
+
 def _plain_config(config: Any) -> dict:
     to_plain = getattr(config, "to_plain_dict", None)
     return to_plain() if callable(to_plain) else {"model": str(config["model"])}
+
+
+def unique_checkpoint_file(path: str) -> str:
+    """``path``, or ``<stem>-2.pth``, ``<stem>-3.pth``, ... if a file of that name exists.
+
+    RecBole names checkpoints ``<Model>-<time to the second>.pth``: two runs started in the
+    same second in one folder would otherwise write into each other's file.
+    """
+    stem, n = path.removesuffix(".pth"), 2
+    while os.path.exists(path) or os.path.exists(path.removesuffix(".pth") + LAST_SUFFIX):
+        path, n = f"{stem}-{n}.pth", n + 1
+    return path
 
 
 class CheckpointMixin:
@@ -42,6 +61,11 @@ class CheckpointMixin:
 
     epoch_callbacks: list[EpochCallback]
     last_checkpoint_file: str | None = None
+    resumed: bool = False
+    diverged: str | None = None
+    """Why training stopped early on a non-finite loss or parameter (``None`` otherwise)."""
+    last_checkpoint_epoch: int | None = None
+    _pending_rng: dict[str, Any] | None = None
 
     def _training_state(self) -> dict[str, Any]:
         """Trainer state beyond RecBole's that a resumed run needs (override to extend)."""
@@ -52,6 +76,11 @@ class CheckpointMixin:
 
     def _save_checkpoint(self, epoch: int, verbose: bool = True, **kwargs: Any) -> None:
         path = kwargs.pop("saved_model_file", self.saved_model_file)
+        rng = kwargs.pop("rng_state", None)
+        if epoch < 0 and self.resumed:
+            # RecBole's fit saves "epoch -1" when nothing is left to train; after a resume that
+            # would replace the run's best checkpoint with the last weights.
+            return
         state = {
             "config": _plain_config(self.config),
             "epoch": int(epoch),
@@ -62,6 +91,7 @@ class CheckpointMixin:
             "other_parameter": self.model.other_parameter(),
             "optimizer": self.optimizer.state_dict(),
             "trainer_state": self._training_state(),
+            "rng_state": rng,
         }
         save_checkpoint(path, state)
         if verbose:
@@ -74,10 +104,12 @@ class CheckpointMixin:
         run's best checkpoint and last checkpoint files.
         """
         state = load_checkpoint(resume_file, self.device)
+        check_parameter_shapes(state["state_dict"], self.model.state_dict(), resume_file)
         best_file = state.get("best_model_file")
         self.saved_model_file = best_file if best_file else str(resume_file)
         if str(resume_file).endswith(LAST_SUFFIX):
             self.last_checkpoint_file = str(resume_file)
+            self.last_checkpoint_epoch = int(state["epoch"])
         self.start_epoch = state["epoch"] + 1
         self.cur_step = state["cur_step"]
         self.best_valid_score = state["best_valid_score"]
@@ -85,16 +117,46 @@ class CheckpointMixin:
         self.model.load_other_parameter(state.get("other_parameter"))
         self.optimizer.load_state_dict(state["optimizer"])
         self._restore_training_state(state.get("trainer_state") or {})
+        self._pending_rng = state.get("rng_state")
+        self.resumed = True
         self.logger.info(f"Checkpoint loaded. Resume training from epoch {self.start_epoch}")
 
     def _train_epoch(
         self, train_data: Any, epoch_idx: int, loss_func: Any = None, show_progress: bool = False
     ) -> Any:
+        if self._pending_rng is not None:
+            set_rng_state(self._pending_rng, train_data)
+            self._pending_rng = None
         if self.last_checkpoint_file and epoch_idx > self.start_epoch:
+            # The random states right here (after the previous epoch and its evaluation) are
+            # the ones the next epoch starts from, so a resumed run draws the same batches.
             self._save_checkpoint(
-                epoch_idx - 1, verbose=False, saved_model_file=self.last_checkpoint_file
+                epoch_idx - 1,
+                verbose=False,
+                saved_model_file=self.last_checkpoint_file,
+                rng_state=get_rng_state(train_data),
             )
-        return super()._train_epoch(train_data, epoch_idx, loss_func, show_progress)
+            self.last_checkpoint_epoch = epoch_idx - 1
+        loss = super()._train_epoch(train_data, epoch_idx, loss_func, show_progress)
+        bad = next((n for n, p in self.model.named_parameters() if not p.isfinite().all()), None)
+        if bad is not None:
+            raise TrainingDiverged(f"parameter '{bad}' became non-finite in epoch {epoch_idx}")
+        return loss
+
+    def _check_nan(self, loss: torch.Tensor) -> None:
+        """Stop on an infinite loss too (RecBole checks NaN only, so inf weights became "best")."""
+        if not torch.isfinite(loss):
+            epoch = max(self.train_loss_dict, default=self.start_epoch - 1) + 1
+            raise TrainingDiverged(f"training loss is {loss.item()} in epoch {epoch}")
+
+    def fit(self, train_data: Any, valid_data: Any = None, *args: Any, **kwargs: Any) -> Any:
+        """RecBole's ``fit``; on divergence, stop and keep the best checkpoint as it was."""
+        try:
+            return super().fit(train_data, valid_data, *args, **kwargs)
+        except TrainingDiverged as err:
+            self.diverged = str(err)
+            self.logger.error(f"training diverged: {err}; stopped, best checkpoint kept")
+            return self.best_valid_score, self.best_valid_result
 
     def evaluate(
         self,
@@ -103,13 +165,43 @@ class CheckpointMixin:
         model_file: str | None = None,
         show_progress: bool = False,
     ) -> Any:
-        """RecBole's evaluation, loading the best model through :func:`load_checkpoint`."""
+        """RecBole's evaluation, loading the best model through :func:`load_checkpoint`.
+
+        With ``fast_eval: True`` (the default), a full-sort evaluation of a model with
+        ``full_sort_predict`` runs :func:`~recbole_spec.training.full_sort.evaluate_full_sort`:
+        RecBole's metrics on the same ranking, many users per batch. Anything else, or
+        ``fast_eval: False``, runs RecBole's ``Trainer.evaluate``.
+        """
+        from recbole.utils import EvaluatorType
+
+        from recbole_spec.training.full_sort import evaluate_full_sort, is_full_sort_loader
+
         if eval_data and load_best_model:
             path = model_file or self.saved_model_file
             state = load_checkpoint(path, self.device)
             self.model.load_state_dict(state["state_dict"])
             self.model.load_other_parameter(state.get("other_parameter"))
             self.logger.info(f"Loading model structure and parameters from {path}")
+        base = next(c for c in type(self).__mro__[1:] if "evaluate" in vars(c))
+        if (
+            eval_data
+            and self.config["fast_eval"] is not False
+            and base is Trainer
+            and is_full_sort_loader(eval_data)
+            and self.config["eval_type"] == EvaluatorType.RANKING
+            and self.config["single_spec"] is not False
+        ):
+            result = evaluate_full_sort(
+                self.model,
+                eval_data,
+                self.eval_collector,
+                self.evaluator,
+                self.device,
+                show_progress=show_progress,
+            )
+            if result is not None:
+                self.wandblogger.log_eval_metrics(result, head="eval")
+                return result
         return super().evaluate(eval_data, load_best_model=False, show_progress=show_progress)
 
     def _valid_epoch(self, valid_data: Any, show_progress: bool = False) -> tuple[float, dict]:
@@ -175,16 +267,27 @@ class SpecTrainer(CheckpointMixin, Trainer):
         self.logger.info(f"stable-rank warm start ended after epoch {epoch}: {reason}")
 
     def _build_optimizer(self, **kwargs: Any) -> Any:
-        """RecBole's optimizer, except plain SGD on sparse gradients uses :class:`RowSGD`."""
-        sparse_sgd = (
-            self.config["sparse_grad"]
-            and str(kwargs.get("learner", self.config["learner"])).lower() == "sgd"
-            and not kwargs.get("weight_decay", self.config["weight_decay"])
-        )
-        if not sparse_sgd:
+        """RecBole's optimizer, except on the MF encoder's sparse gradients (``sparse_grad``).
+
+        ``learner: sgd`` uses :class:`~recbole_spec.training.optim.RowSGD` and ``learner: adam``
+        :class:`~recbole_spec.training.optim.RowAdam` (dense Adam computed on the rows a batch
+        touches, with read hooks on the embeddings); both give dense SGD's / Adam's parameters.
+        """
+        from recbole_spec.training.optim import RowAdam, attach_row_sync
+
+        learner = str(kwargs.get("learner", self.config["learner"])).lower()
+        decay = kwargs.get("weight_decay", self.config["weight_decay"])
+        if not self.config["sparse_grad"] or decay or learner not in ("sgd", "adam"):
             return super()._build_optimizer(**kwargs)
         params = kwargs.get("params", self.model.parameters())
-        return RowSGD(params, lr=kwargs.get("learning_rate", self.config["learning_rate"]))
+        lr = kwargs.get("learning_rate", self.config["learning_rate"])
+        if learner == "sgd":
+            return RowSGD(params, lr=lr)
+        optimizer = RowAdam(params, lr=lr)
+        for handle in getattr(self, "_row_sync_hooks", ()):
+            handle.remove()
+        self._row_sync_hooks = attach_row_sync(self.model, optimizer)
+        return optimizer
 
     def _user_uniform(self, train_data: Any) -> UserUniformSampler:
         if self._sampler is None:
@@ -206,6 +309,9 @@ class SpecTrainer(CheckpointMixin, Trainer):
         if self.config["train_sampler"] == "user_uniform":
             train_data = self._user_uniform(train_data)
         loss = super()._train_epoch(train_data, epoch_idx, loss_func, show_progress)
+        catch_up = getattr(self.optimizer, "catch_up", None)
+        if callable(catch_up):  # RowAdam: every row up to date for evaluation and checkpoints
+            catch_up()
         if self.scheduler is not None:
             self.scheduler.step()
         limit = self.config["warm_start_epochs"]
