@@ -14,7 +14,16 @@ Public API::
 
 from __future__ import annotations
 
-from recbole_spec import compat
+import importlib.util
+
+if importlib.util.find_spec("recbole") is None:
+    raise ImportError(
+        "recbole-spec needs RecBole 1.2.1, which is not installed. Python 3.10/3.11: "
+        "pip install -e '.[pinned]' (RecBole with its pins, Ray 2.6.3); Python 3.12+ or a current "
+        "stack: pip install -e '.[modern]' && pip install --no-deps recbole==1.2.1"
+    )
+
+from recbole_spec import compat  # noqa: E402
 
 compat.apply()
 
