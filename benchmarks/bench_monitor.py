@@ -9,9 +9,7 @@ import time
 import torch
 
 from recbole_spec.diagnostics.monitor import SpectrumMonitor
-from recbole_spec.pipeline import build_config
-from recbole_spec.spectrum import build_splits
-from recbole_spec.training.trainer import trainer_class
+from recbole_spec.pipeline import build_config, build_model, build_trainer, load_data
 
 
 def timed(fn, repeat):
@@ -40,9 +38,9 @@ def main() -> None:
     if args.data_path:
         cfg["data_path"] = args.data_path
     config = build_config(args.model, args.dataset, config_dict=cfg, overrides=args.overrides)
-    train_data, valid_data, _ = build_splits(config)
-    model = config.model_class(config, train_data._dataset)
-    trainer = trainer_class(config, config.model_class)(config, model)
+    _, train_data, valid_data, _ = load_data(config)
+    model = build_model(config, train_data)
+    trainer = build_trainer(config, model, saved=False)
     monitor = SpectrumMonitor(model, tensorboard=trainer.tensorboard)
     epoch_s, _, _, epoch_cpu = timed(
         lambda: trainer._train_epoch(train_data, 0, show_progress=False), 1

@@ -11,9 +11,7 @@ from torch import nn
 from recbole_spec.diagnostics.monitor import LOGGED_KEYS, SpectrumMonitor, attach_monitor
 from recbole_spec.diagnostics.spectrum import spectrum_report
 from recbole_spec.diagnostics.tables import embedding_tables
-from recbole_spec.pipeline import build_config, run
-from recbole_spec.spectrum import build_splits
-from recbole_spec.training.trainer import trainer_class
+from recbole_spec.pipeline import build_config, build_model, build_trainer, load_data, run
 
 
 class _Writer:
@@ -28,9 +26,8 @@ class _Writer:
 
 def _trainer(name: str, tiny_config: dict, epochs: int):
     config = build_config(name, "checker", config_dict={**tiny_config, "epochs": epochs})
-    train_data, valid_data, _ = build_splits(config)
-    model = config.model_class(config, train_data._dataset)
-    trainer = trainer_class(config, config.model_class)(config, model)
+    _, train_data, valid_data, _ = load_data(config)
+    trainer = build_trainer(config, build_model(config, train_data), saved=False)
     return trainer, train_data, valid_data
 
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import pytest
 import torch
-from recbole.data import create_dataset, data_preparation
 
-from recbole_spec.pipeline import build_config
+from recbole_spec.pipeline import build_config, load_data
 
 
 def _pair(ours: str, theirs: str, tiny_config: dict):
     settings = {**tiny_config, "n_layers": 2, "embedding_size": 8}
     config = build_config(ours, "checker", config_dict=settings)
-    train, _, _ = data_preparation(config, create_dataset(config))
+    _, train, _, _ = load_data(config)
     ours_model = config.model_class(config, train._dataset)
     ref_config = build_config(theirs, "checker", config_dict=settings)
     ref_model = ref_config.model_class(ref_config, train._dataset)

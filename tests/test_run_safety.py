@@ -7,7 +7,6 @@ import math
 from pathlib import Path
 
 import pytest
-import torch
 
 from recbole_spec import cli, run
 from recbole_spec.diagnostics.monitor import SpectrumMonitor
