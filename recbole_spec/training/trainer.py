@@ -182,7 +182,8 @@ class CheckpointMixin:
             self.model.load_state_dict(state["state_dict"])
             self.model.load_other_parameter(state.get("other_parameter"))
             self.logger.info(f"Loading model structure and parameters from {path}")
-        base = next(c for c in type(self).__mro__[1:] if "evaluate" in vars(c))
+        mro = type(self).__mro__
+        base = next(c for c in mro[mro.index(CheckpointMixin) + 1 :] if "evaluate" in vars(c))
         if (
             eval_data
             and self.config["fast_eval"] is not False
