@@ -477,6 +477,24 @@ class SpecConfig(Config):
         checker = getattr(self.model_class, "check_config", None)
         if callable(checker):
             checker(self)
+        self._check_atomic_files()
+
+    def _check_atomic_files(self) -> None:
+        """Catch hand-edited or missing ``.inter`` files before RecBole starts loading them."""
+        folder = Path(self.final_config_dict["data_path"])
+        if folder.resolve().is_relative_to(recbole_example_dir().resolve()):
+            return
+        from recbole_spec.data_checks import check_atomic_files
+
+        splits = self.final_config_dict.get("benchmark_filename")
+        fields = [self.final_config_dict.get(k) for k in ("USER_ID_FIELD", "ITEM_ID_FIELD")]
+        check_atomic_files(
+            folder,
+            self.dataset,
+            [str(s) for s in splits] if splits else None,
+            str(self.final_config_dict.get("field_separator") or "\t"),
+            [str(f) for f in fields if f],
+        )
 
     # ------------------------------------------------------------------------ reporting
 

@@ -34,11 +34,24 @@ Policies (also recorded in the YAML):
   ``valid.inter`` is an exact copy of the test rows (the official scripts select checkpoints on
   test), and a source valid file is ignored. RecBole still masks only the train items of each test
   user, because with valid == test the positives are removed from the history.
+* Cold start: valid/test rows whose user has no train row, or whose item occurs in no train row,
+  are counted (summary and YAML record ``cold_start``) and, by default, kept: RecBole's
+  behaviour, under which they are scored with embeddings no positive pair trained.
+  ``cold_start="drop"`` (``--cold-start=drop``) removes them from valid and test. The run prints
+  the same counts at its start (:mod:`recbole_spec.data_checks`).
+* Names: a name under which RecBole ships data or settings (``ml-100k``, ``sample``; see
+  :func:`~recbole_spec.known_datasets.recbole_bundled_datasets`) is refused, because every run
+  would use RecBole's copy. A name RecBole can download (``yelp``, ``ml-1m``) is accepted and
+  the import wins (RecBole downloads only into an empty folder); the summary says so.
+* Safety: an existing import is replaced only with ``overwrite`` (``--force``), and never a
+  folder that holds no import record; free disk space is checked before writing, and a full disk
+  or a concurrent import of the same name leaves the previous state untouched.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import hashlib
 import os
 import re
@@ -58,11 +71,14 @@ import pandas as pd
 import yaml
 
 from recbole_spec import paths
+from recbole_spec.data_checks import COLD_START_POLICIES, ColdStart, cold_mask, split_cold_start
 from recbole_spec.known_datasets import (
     KNOWN_DATASETS,
     SOURCE_ENV,
     MissingSourceError,
     UnknownDatasetError,
+    recbole_bundled_datasets,
+    recbole_downloadable_datasets,
     resolve_source,
 )
 
@@ -71,6 +87,7 @@ __all__ = [
     "PROTOCOLS",
     "ChecksumMismatchError",
     "DatasetExistsError",
+    "DiskSpaceError",
     "ImportFormatError",
     "ImportReport",
     "MissingSourceError",
@@ -98,6 +115,14 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _NL, _CR, _SPACE, _TAB, _COMMA, _MINUS = 10, 13, 32, 9, 44, 45
 _DIGITS_ONLY = bytes(b if 48 <= b <= 57 else _SPACE for b in range(256))
 _ID_FIX = "ids must be non-negative integers; map string ids to integers before importing"
+_COMPRESSED = {
+    b"\x1f\x8b": "gzip",
+    b"PK\x03\x04": "zip",
+    b"BZh": "bzip2",
+    b"\xfd7zXZ": "xz",
+    b"\x28\xb5\x2f\xfd": "zstd",
+}
+_FORMAT_NAMES = {"tsv": "TSV", "lightgcn": "LightGCN text", "csv": "CSV"}
 
 
 class ImportFormatError(ValueError):
@@ -130,6 +155,10 @@ class ChecksumMismatchError(ImportFormatError):
 
 class DatasetExistsError(FileExistsError):
     """The destination already holds an imported dataset and overwriting was not requested."""
+
+
+class DiskSpaceError(OSError):
+    """Not enough free space to write the import; nothing was written."""
 
 
 @dataclass(frozen=True)
@@ -166,6 +195,9 @@ class ImportReport:
         users: Distinct users over the written splits.
         items: Distinct items over the written splits.
         seconds: Wall time of the import.
+        cold_start: Valid/test rows whose user or item has no train row (counted before the
+            ``drop`` policy removes them), and the policy.
+        notes: Lines the summary adds (e.g. a RecBole dataset of the same name).
     """
 
     name: str
@@ -182,6 +214,8 @@ class ImportReport:
     users: int
     items: int
     seconds: float
+    cold_start: ColdStart | None = None
+    notes: tuple[str, ...] = ()
 
     @property
     def yaml_path(self) -> Path:
@@ -199,8 +233,23 @@ class ImportReport:
                 f"  protocol: {self.protocol} (valid split: {self.valid_source})",
                 f"  rows: {rows} ({self.users:,} users, {self.items:,} items)",
                 f"  duplicates dropped: {dups}; pairs already in an earlier split dropped: {over}",
+                *([f"  {self._cold_line()}"] if self.cold_start is not None else []),
                 f"  use it with RecBole data_path={self.out_dir.parent} dataset={self.name}",
+                *(f"  note: {note}" for note in self.notes),
             ]
+        )
+
+    def _cold_line(self) -> str:
+        cold = self.cold_start
+        assert cold is not None
+        counts = f"test {cold.test.describe()}; valid {cold.valid.describe()}"
+        if not cold.any:
+            return "cold start: none (every valid/test user and item has train rows)"
+        if cold.policy == "drop":
+            return f"cold start: {counts}; dropped (--cold-start=drop)"
+        return (
+            f"cold start: {counts}; kept, as RecBole does: they are scored with untrained "
+            "embeddings (--cold-start=drop removes them)"
         )
 
 
@@ -289,6 +338,8 @@ def _parse(path: Path, data: bytes, fmt: str) -> Pairs:
     first_line = 1
     if fmt == "csv":
         data, first_line = _strip_csv_header(path, data)
+    else:
+        _refuse_header(path, data, fmt)
     body = _Body(path, data, first_line)
     sep = {"csv": _COMMA, "tsv": _TAB, "lightgcn": None}[fmt]
     starts, values = _tokens(body, sep)
@@ -320,6 +371,28 @@ def _strip_csv_header(path: Path, data: bytes) -> tuple[bytes, int]:
             path, 1, f"unexpected header {text!r}", "the first line must be `user,item`"
         )
     return rest, 2
+
+
+def _refuse_header(path: Path, data: bytes, fmt: str) -> None:
+    """TSV and LightGCN files have no header: name a header-like first line as such.
+
+    A first line holding letters followed by a second line of plain integers is a header (a
+    file whose every line holds letters has string ids instead, and gets the id message).
+    """
+    lines = data.split(b"\n", 2)
+    first = lines[0].rstrip(b"\r")
+    second = lines[1].rstrip(b"\r") if len(lines) > 1 else b""
+    if not re.search(rb"[A-Za-z]", first):
+        return
+    if second.strip() and re.fullmatch(rb"[\d\s]+", second) is None:
+        return
+    text = first.decode("utf-8", "replace")
+    raise ImportFormatError(
+        path,
+        1,
+        f"{_FORMAT_NAMES[fmt]} files have no header, but line 1 {text[:60]!r} is one",
+        "delete the first line, or pass a CSV file whose first line is `user,item`",
+    )
 
 
 def _tokens(body: _Body, sep: int | None) -> tuple[np.ndarray, np.ndarray]:
@@ -423,15 +496,25 @@ class _Splits:
     duplicates: dict[str, int]
     overlap: dict[str, int]
     valid_source: str
+    cold_start: ColdStart | None = None
 
 
 def _load_source(
     split: str, path: PathLike, fmt: str, expected: str | None, origin: str | None
 ) -> _Source:
     path = Path(path).expanduser().resolve()
+    if path.is_dir():
+        raise ImportFormatError(
+            path, None, f"the {split} file is a directory", f"pass the {split} file inside it"
+        )
     if not path.is_file():
         raise FileNotFoundError(f"{split} file not found: {path}")
     data = path.read_bytes()
+    kind = next((k for magic, k in _COMPRESSED.items() if data.startswith(magic)), None)
+    if kind is not None:
+        raise ImportFormatError(
+            path, None, f"a {kind}-compressed file", "decompress it first and pass the result"
+        )
     digest = hashlib.sha256(data).hexdigest()
     if expected is not None and digest != expected.lower():
         raise ChecksumMismatchError(path, expected.lower(), digest, origin)
@@ -471,6 +554,22 @@ def _carve_mask(users: np.ndarray, fraction: float, seed: int) -> np.ndarray:
     rank = np.empty(users.shape[0], dtype=np.int64)
     rank[order] = np.arange(users.shape[0]) - group_start[codes[order]]
     return rank < wanted[codes]
+
+
+def _apply_cold_start(splits: _Splits, policy: str) -> _Splits:
+    """Count valid/test rows with a user or item absent from train; drop them if asked."""
+    train = splits.out["train"]
+
+    def count(pairs: Pairs) -> Any:
+        return split_cold_start(train.users, train.items, pairs.users, pairs.items)
+
+    splits.cold_start = ColdStart(count(splits.out["valid"]), count(splits.out["test"]), policy)
+    if policy == "drop":
+        for split in ("valid", "test"):
+            pairs = splits.out[split]
+            cold_user, cold_item = cold_mask(train.users, train.items, pairs.users, pairs.items)
+            splits.out[split] = pairs.take(~(cold_user | cold_item))
+    return splits
 
 
 def _build_splits(
@@ -544,6 +643,7 @@ def _yaml_text(
         "items": report.items,
         "duplicates_dropped": dict(report.duplicates_dropped),
         "overlap_dropped": dict(report.overlap_dropped),
+        **({"cold_start": report.cold_start.as_record()} if report.cold_start else {}),
         "policy": _POLICY,
         **(
             {"ignored_files": ["valid"]}
@@ -588,12 +688,25 @@ def _write_dataset(folder: Path, name: str, splits: _Splits, yaml_text: str) -> 
 
 
 def _publish(folder: Path, dest: Path, overwrite: bool) -> None:
-    """Move a finished temporary folder to ``dest``, replacing an old import only if allowed."""
+    """Move a finished temporary folder to ``dest``, replacing an old import only if allowed.
+
+    ``dest`` was checked before parsing; if it exists now without ``overwrite``, another import
+    of the same name finished meanwhile, and that one is kept.
+    """
+    raced = DatasetExistsError(
+        f"another import of the same name finished first at {dest}; this one was discarded "
+        "(re-run with --force to replace it)"
+    )
     if not dest.exists():
-        os.replace(folder, dest)
+        try:
+            os.replace(folder, dest)
+        except OSError as err:
+            if err.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+            raise raced from None
         return
     if not overwrite:
-        raise _exists_error(dest)
+        raise raced
     retired = dest.with_name(f".{dest.name}.replaced-{uuid.uuid4().hex[:8]}")
     os.replace(dest, retired)
     try:
@@ -613,9 +726,21 @@ def _exists_error(dest: Path) -> DatasetExistsError:
 # -------------------------------------------------------------------------------- public API
 
 
-def _check_arguments(name: str, fmt: str, protocol: str, valid_fraction: float) -> None:
+def _check_arguments(
+    name: str, fmt: str, protocol: str, valid_fraction: float, cold_start: str = "keep"
+) -> None:
     if not _NAME_RE.match(name):
         raise ValueError(f"invalid dataset name {name!r}: use letters, digits, '.', '_', '-'")
+    if name in recbole_bundled_datasets():
+        raise ValueError(
+            f"'{name}' is a dataset name RecBole reserves (it ships its own {name} data or "
+            f"settings, which every run with --dataset={name} would use instead of this "
+            f"import); import under another name, e.g. '{name}-mine'"
+        )
+    if cold_start not in COLD_START_POLICIES:
+        raise ValueError(
+            f"unknown cold-start policy {cold_start!r}; use one of {', '.join(COLD_START_POLICIES)}"
+        )
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     if protocol not in PROTOCOLS:
@@ -637,28 +762,111 @@ def _run_import(
     overwrite: bool,
     origin: str | None = None,
     provenance: Mapping[str, Any] | None = None,
+    cold_start: str = "keep",
 ) -> ImportReport:
     started = time.perf_counter()
-    _check_arguments(name, fmt, protocol, valid_fraction)
+    _check_arguments(name, fmt, protocol, valid_fraction, cold_start)
     root = Path(out_root).expanduser().resolve() if out_root is not None else paths.data_home()
     dest = root / name
-    if dest.exists() and not overwrite:
-        raise _exists_error(dest)
+    _check_destination(dest, name, overwrite)
     expected = expected_sha256 or {}
     sources = {s: _load_source(s, p, fmt, expected.get(s), origin) for s, p in files.items()}
-    splits = _build_splits(sources, protocol, valid_fraction, seed)
+    splits = _apply_cold_start(_build_splits(sources, protocol, valid_fraction, seed), cold_start)
+    _check_not_empty(splits, cold_start)
     report = _make_report(name, dest, protocol, sources, splits, valid_fraction, seed, started)
+    report = replace(report, notes=_notes(name, dest))
     text = _yaml_text(report, sources, provenance or {})
     root.mkdir(parents=True, exist_ok=True)
+    _check_free_space(root, splits, len(text))
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}.importing-", dir=root))
     try:
         os.chmod(tmp, 0o755)
         _write_dataset(tmp, name, splits, text)
         _publish(tmp, dest, overwrite)
+    except OSError as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if err.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DiskSpaceError(
+                err.errno,
+                f"the disk under {root} filled up while writing the import; nothing was "
+                "written (the partial files were removed); free some space or pass "
+                "--out=<folder on another disk>",
+            ) from None
+        raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return replace(report, seconds=time.perf_counter() - started)
+
+
+def _check_not_empty(splits: _Splits, cold_start: str) -> None:
+    """RecBole cannot train or evaluate on an empty split: say why one is empty instead."""
+    why = {
+        "train": "the train file has no rows left",
+        "valid": "no user has 2 or more train rows to carve from (try a source valid file)",
+        "test": "every test row is also a train row",
+    }
+    if cold_start == "drop":
+        why["test"] += " or has a user or item without train rows (--cold-start=drop)"
+        why["valid"] += " or every valid row was cold (--cold-start=drop)"
+    for split in SPLITS:
+        if not len(splits.out[split]):
+            raise ValueError(f"the {split} split would be empty: {why[split]}; nothing was written")
+
+
+def _check_destination(dest: Path, name: str, overwrite: bool) -> None:
+    """Refuse an existing destination, and never let ``--force`` replace a non-import."""
+    if not dest.exists() and not dest.is_symlink():
+        return
+    if not overwrite:
+        raise _exists_error(dest)
+    record = dest / f"{name}.yaml"
+    try:
+        is_import = dest.is_dir() and "spec_import" in (
+            yaml.safe_load(record.read_text(encoding="utf-8")) or {}
+        )
+    except (OSError, yaml.YAMLError, TypeError):
+        is_import = False
+    if not is_import:
+        raise DatasetExistsError(
+            f"refusing to replace {dest}: it is not a recbole-spec import (no {record.name} "
+            "with an import record), so --force could destroy your data; move it away or "
+            "import under another name"
+        )
+
+
+def _notes(name: str, dest: Path) -> tuple[str, ...]:
+    """What the user should know about where runs will find this import."""
+    notes = []
+    if name in recbole_downloadable_datasets():
+        notes.append(
+            f"RecBole also knows a downloadable '{name}'; this import wins: runs with "
+            f"--dataset={name} read these files, and RecBole downloads only into an empty folder"
+        )
+    local = Path("dataset").resolve() / name
+    if local != dest and local.is_dir() and any(local.glob(f"{name}*.inter")):
+        notes.append(
+            f"{local} also holds atomic files for '{name}' and is searched first: runs in this "
+            f"folder use that copy unless you pass --data_path={dest.parent}"
+        )
+    return tuple(notes)
+
+
+def _check_free_space(root: Path, splits: _Splits, extra: int) -> None:
+    """Fail before writing anything when the import clearly cannot fit on the disk."""
+    needed = extra
+    for pairs in splits.out.values():
+        if len(pairs):
+            digits = len(str(int(pairs.users.max()))) + len(str(int(pairs.items.max())))
+            needed += len(pairs) * (digits + 2) + 64
+    free = shutil.disk_usage(root).free
+    if free < needed * 1.1 + (1 << 20):
+        raise DiskSpaceError(
+            errno.ENOSPC,
+            f"not enough free disk space under {root}: the import needs about "
+            f"{needed / 1e6:.1f} MB and {free / 1e6:.1f} MB are free; nothing was written; free "
+            "some space or pass --out=<folder on another disk>",
+        )
 
 
 def _make_report(
@@ -687,6 +895,7 @@ def _make_report(
         users=int(np.unique(np.concatenate([p.users for p in written])).shape[0]),
         items=int(np.unique(np.concatenate([p.items for p in written])).shape[0]),
         seconds=time.perf_counter() - started,
+        cold_start=splits.cold_start,
     )
 
 
@@ -703,6 +912,7 @@ def import_split(
     seed: int = 2020,
     expected_sha256: Mapping[str, str] | None = None,
     overwrite: bool = False,
+    cold_start: str = "keep",
 ) -> ImportReport:
     """Import one fixed train/test split (optionally with a valid file) as a RecBole dataset.
 
@@ -717,15 +927,21 @@ def import_split(
         valid_fraction: Share of each user's train rows carved out under ``holdout``.
         seed: Seed of the carve-out generator.
         expected_sha256: Split name to expected sha256; a mismatch aborts the import.
-        overwrite: Replace an existing import of the same name.
+        overwrite: Replace an existing import of the same name (never a folder that is not
+            an import).
+        cold_start: ``keep`` valid/test rows whose user or item has no train row (RecBole's
+            behaviour, the default) or ``drop`` them; counted and recorded either way.
 
     Returns:
         The counts of what was written.
 
     Raises:
         ImportFormatError: a file is empty, malformed or fails its checksum.
-        DatasetExistsError: the dataset exists and ``overwrite`` is False.
+        DatasetExistsError: the dataset exists and ``overwrite`` is False, or the folder is not
+            an import.
+        DiskSpaceError: the import does not fit on the disk (nothing is written).
         FileNotFoundError: a source file is missing.
+        ValueError: a bad argument, or a name RecBole reserves (``ml-100k``).
     """
     files = {"train": train, "test": test}
     if valid is not None:
@@ -740,6 +956,7 @@ def import_split(
         seed=seed,
         expected_sha256=expected_sha256,
         overwrite=overwrite,
+        cold_start=cold_start,
     )
 
 
@@ -753,7 +970,8 @@ def import_known(
         source: The dataset's folder or a folder containing it; defaults to
             ``$RECBOLE_SPEC_SOURCE``.
         out_root: RecBole ``data_path`` to write under; None means :func:`paths.data_home`.
-        **kw: ``protocol``, ``valid_fraction``, ``seed``, ``overwrite`` as in :func:`import_split`.
+        **kw: ``protocol``, ``valid_fraction``, ``seed``, ``overwrite``, ``cold_start`` as in
+            :func:`import_split`.
 
     Returns:
         The counts of what was written.
@@ -769,6 +987,7 @@ def import_known(
         "valid_fraction": 0.1,
         "seed": 2020,
         "overwrite": False,
+        "cold_start": "keep",
     }
     unknown = set(kw) - set(options)
     if unknown:
@@ -833,6 +1052,14 @@ def add_import_parser(subparsers: Any) -> None:
         help="share of each user's train rows carved out (holdout; default 0.1)",
     )
     parser.add_argument("--seed", type=int, default=2020, help="carve-out seed (default 2020)")
+    parser.add_argument(
+        "--cold-start",
+        dest="cold_start",
+        choices=COLD_START_POLICIES,
+        default="keep",
+        help="valid/test rows whose user or item has no train row: keep (RecBole's behaviour, "
+        "default; they are scored with untrained embeddings) or drop; counted either way",
+    )
     parser.add_argument("--force", action="store_true", help="replace an existing import")
     parser.set_defaults(func=run_import_command)
 
@@ -854,6 +1081,7 @@ def _import_from_args(args: argparse.Namespace) -> ImportReport:
         "valid_fraction": args.valid_fraction,
         "seed": args.seed,
         "overwrite": args.force,
+        "cold_start": getattr(args, "cold_start", "keep"),
     }
     if args.train or args.test or args.valid:
         if args.source:
