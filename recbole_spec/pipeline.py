@@ -192,7 +192,8 @@ def _device_line(config: SpecConfig) -> str:
     device = torch.device(config["device"])
     if device.type == "cuda":
         return f"{device} ({torch.cuda.get_device_name(device)})"
-    return f"cpu ({torch.get_num_threads()} threads)"
+    threads = torch.get_num_threads()
+    return f"cpu ({threads} thread{'s' if threads > 1 else ''})"
 
 
 def _header(config: SpecConfig, dataset: Any, splits: Sequence[Any]) -> str:
@@ -264,6 +265,8 @@ def run(
     data, train_data, valid_data, test_data = load_data(config)
     logger.info(data)
     out.info(_header(config, data, (train_data, valid_data, test_data)))
+    if getattr(config, "settings_line", None):
+        out.info(config.settings_line)
     recommender = build_model(config, train_data)
     logger.info(recommender)
 
