@@ -26,8 +26,10 @@ Outputs, under ``out_dir``: ``search.json`` (what was searched, checked on ``--r
 failures, error), ``best.yaml`` (plain YAML for ``--config_files``), ``best/`` (the final run's
 log and checkpoint) and ``best_test.json`` (the best configuration's test metrics).
 
-All Ray calls sit in :class:`RayBackend`, written for Ray 2.6.3 (the version RecBole 1.2.1 pins),
-so a Ray upgrade touches that class only.
+All Ray calls sit in :class:`RayBackend`, which runs on Ray 2.6.3 (the version RecBole 1.2.1 pins)
+and on current Ray (2.60 tested), so a Ray upgrade touches that class only. ``--address`` joins a
+running cluster (``ray start --head``); trials that die with their node are retried
+(``max_failures``), and SIGTERM stops a search like Ctrl-C, resumable with ``--resume``.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ import io
 import json
 import math
 import os
+import signal
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -375,7 +378,7 @@ def _probe(
 
 
 # --------------------------------------------------------------------------------------------
-# Ray adapter: every Ray call, written for Ray 2.6.3
+# Ray adapter: every Ray call, for Ray 2.6.3 (RecBole's pin) and current Ray (2.31+)
 # --------------------------------------------------------------------------------------------
 
 
@@ -392,11 +395,23 @@ class TrialRecord:
     path: str
 
 
-class RayBackend:
-    """All Ray Tune calls of the plugin, written against Ray 2.6.3.
+def _modern_tune_api() -> bool:
+    """Whether Ray has the ``ray.tune.get_context`` / ``ray.tune.report(dict)`` API (2.7+)."""
+    from ray import tune
 
-    Ray 2.7+ moves ``RunConfig``/``FailureConfig`` to ``ray.train``, ``session.report`` to
-    ``ray.train.report`` and reworks ``storage_path``; a Ray upgrade changes this class only.
+    return hasattr(tune, "get_context") and hasattr(tune, "RunConfig")
+
+
+class RayBackend:
+    """All Ray Tune calls of the plugin, for both supported Ray lines.
+
+    Ray 2.6.3 (the version RecBole 1.2.1 pins) reports through ``ray.air.session`` and takes
+    ``ray.air.RunConfig``; current Ray (2.7+, 2.60 tested) has ``ray.tune.report``,
+    ``ray.tune.get_context`` and ``ray.tune.RunConfig``, and runs each trial in a working
+    directory inside Ray's session folder instead of the trial's folder under ``storage_path``.
+    The differences are chosen here by feature detection, so the rest of the module is the same
+    on both lines. Every trial changes into its folder under ``out_dir/search`` itself, so
+    RecBole's ``log/`` lands there on both.
     """
 
     OBJECT_STORE_BYTES = 80 * 1024 * 1024
@@ -411,7 +426,12 @@ class RayBackend:
 
     @staticmethod
     def start(address: str | None) -> bool:
-        """Connect to ``address`` or start a small local Ray; False if Ray was already up."""
+        """Connect to ``address`` or start a small local Ray; False if Ray was already up.
+
+        While this driver holds Ray, SIGTERM and SIGHUP act like Ctrl-C (Ray Tune saves the
+        experiment and stops; ``--resume`` continues it) and the local Ray is shut down on the
+        way out, so a stopped search leaves no Ray process behind (:func:`_shutdown_on_signals`).
+        """
         import ray
 
         os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "2")
@@ -425,6 +445,7 @@ class RayBackend:
                 log_to_driver=False,
                 object_store_memory=RayBackend.OBJECT_STORE_BYTES,
             )
+        _shutdown_on_signals()
         return True
 
     @staticmethod
@@ -433,6 +454,7 @@ class RayBackend:
         import ray
 
         ray.shutdown()
+        _restore_signals()
 
     @staticmethod
     def cluster_resources() -> tuple[float, float]:
@@ -445,16 +467,34 @@ class RayBackend:
     @staticmethod
     def report(metrics: dict[str, Any]) -> None:
         """Report one evaluation from inside a trial."""
+        if _modern_tune_api():
+            from ray import tune
+
+            tune.report(metrics)
+        else:
+            from ray.air import session
+
+            session.report(metrics)
+
+    @staticmethod
+    def _context() -> Any:
+        if _modern_tune_api():
+            from ray import tune
+
+            return tune.get_context()
         from ray.air import session
 
-        session.report(metrics)
+        return session
+
+    @staticmethod
+    def trial_id() -> str:
+        """Ray's id of the calling trial."""
+        return str(RayBackend._context().get_trial_id())
 
     @staticmethod
     def trial_cpus() -> int:
         """CPUs reserved for the calling trial (at least 1)."""
-        from ray.air import session
-
-        bundles = session.get_trial_resources().required_resources
+        bundles = RayBackend._context().get_trial_resources().required_resources
         return max(1, int(bundles.get("CPU", 1)))
 
     @staticmethod
@@ -517,14 +557,27 @@ class RayBackend:
         )
 
     @staticmethod
+    def _run_config(plan: SearchPlan) -> Any:
+        if _modern_tune_api():
+            from ray.tune import FailureConfig, RunConfig
+        else:
+            from ray.air import FailureConfig, RunConfig
+        return RunConfig(
+            name=EXPERIMENT,
+            storage_path=str(plan.out_dir),
+            failure_config=FailureConfig(max_failures=plan.max_failures),
+            verbose=plan.verbose,
+        )
+
+    @staticmethod
     def fit(
         plan: SearchPlan, trial_kwargs: dict[str, Any], resources: dict[str, float]
     ) -> list[TrialRecord]:
         """Run (or resume) the search of ``plan`` and return every trial's record."""
         from ray import tune
-        from ray.air import FailureConfig, RunConfig
 
-        trainable = tune.with_resources(tune.with_parameters(_trial, **trial_kwargs), resources)
+        kwargs = {**trial_kwargs, "experiment_dir": str(plan.out_dir / EXPERIMENT)}
+        trainable = tune.with_resources(tune.with_parameters(_trial, **kwargs), resources)
         path = plan.out_dir / EXPERIMENT
         if plan.resume:
             tuner = tune.Tuner.restore(
@@ -550,12 +603,7 @@ class RayBackend:
                     reuse_actors=False,
                     trial_dirname_creator=_trial_dirname,
                 ),
-                run_config=RunConfig(
-                    name=EXPERIMENT,
-                    storage_path=str(plan.out_dir),
-                    failure_config=FailureConfig(max_failures=plan.max_failures),
-                    verbose=plan.verbose,
-                ),
+                run_config=RayBackend._run_config(plan),
             )
         grid = tuner.fit()
         trials = grid._experiment_analysis.trials
@@ -579,6 +627,9 @@ class RayBackend:
             lines = [line for line in str(result.error).strip().splitlines() if line.strip()]
             error = lines[-1].strip() if lines else type(result.error).__name__
         params = {k: v for k, v in dict(trial.config).items() if not k.startswith("__")}
+        # ``path`` is the trial's folder under storage_path on both lines (Ray 2.7+ keeps a
+        # separate staging folder in ``local_path``).
+        path = getattr(trial, "path", None) or getattr(trial, "local_path", None) or ""
         return TrialRecord(
             trial_id=str(trial.trial_id),
             status=str(trial.status),
@@ -586,11 +637,52 @@ class RayBackend:
             history=history,
             failures=int(getattr(trial, "num_failures", 0)),
             error=error,
-            path=str(trial.local_path or ""),
+            path=str(path),
         )
 
 
+_STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+_saved_handlers: dict[int, Any] = {}
+
+
+def _as_interrupt(signum: int, frame: Any) -> None:
+    """Deliver SIGTERM/SIGHUP as SIGINT: Ray Tune's Ctrl-C path saves state and stops."""
+    os.kill(os.getpid(), signal.SIGINT)
+
+
+def _shutdown_on_signals() -> None:
+    """Make SIGTERM/SIGHUP stop the search like Ctrl-C, and shut Ray down at exit.
+
+    Only in the main thread (signal handlers cannot be set elsewhere). ``ray.init`` registers
+    ``ray.shutdown`` with :mod:`atexit`, which runs on a normal exit and after Ctrl-C but not
+    when Python dies of an unhandled SIGTERM; turning SIGTERM into SIGINT closes that gap. A
+    driver killed with SIGKILL cannot run any handler: Ray's own fate sharing (the local
+    cluster's processes die with the driver) covers that case.
+    """
+    import atexit
+    import threading
+
+    import ray
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signum in _STOP_SIGNALS:
+        if signum not in _saved_handlers:
+            _saved_handlers[signum] = signal.getsignal(signum)
+            signal.signal(signum, _as_interrupt)
+    atexit.register(ray.shutdown)
+
+
+def _restore_signals() -> None:
+    for signum, handler in list(_saved_handlers.items()):
+        signal.signal(signum, handler)
+        del _saved_handlers[signum]
+
+
 def _trial_dirname(trial: Any) -> str:
+    """Folder name of a trial under the experiment (``_trial`` computes the same name)."""
     return f"trial_{trial.trial_id}"
 
 
@@ -601,13 +693,25 @@ def _total_loss(train_loss: Any) -> float:
 
 
 def _trial(
-    config: dict[str, Any], model: str, dataset: str, fixed: dict[str, Any], metric: str
+    config: dict[str, Any],
+    model: str,
+    dataset: str,
+    fixed: dict[str, Any],
+    metric: str,
+    experiment_dir: str,
 ) -> None:
-    """One trial: train on train, report ``metric`` after every validation, never test."""
+    """One trial: train on train, report ``metric`` after every validation, never test.
+
+    Runs in the trial's folder under ``experiment_dir`` (Ray 2.6.3 starts trials there, current
+    Ray in its session folder), so RecBole's ``log/`` is kept with the trial's results.
+    """
     import torch
 
     from recbole_spec import pipeline
 
+    trial_dir = Path(experiment_dir) / f"trial_{RayBackend.trial_id()}"
+    trial_dir.mkdir(parents=True, exist_ok=True)
+    os.chdir(trial_dir)
     torch.set_num_threads(RayBackend.trial_cpus())
     params = {**fixed, **config, "gpu_id": ",".join(RayBackend.trial_gpu_ids())}
 

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
+import shutil
+import tempfile
+from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +32,52 @@ def checkerboard_pairs(seed: int = 0) -> list[tuple[int, int]]:
         items = rng.choice(half_i, size=PER_USER, replace=False) + block
         pairs.extend((user, int(item)) for item in sorted(items))
     return pairs
+
+
+def ray_env(base: Path) -> dict[str, str]:
+    """Ray settings that write under ``base`` only (session folders, results, no auth file)."""
+    env = {
+        "RAY_TMPDIR": str(base / "ray"),  # session folders (Ray's default: /tmp/ray)
+        # current Ray turns token auth on for local clusters and saves a new token to
+        # ~/.ray/auth_token unless one is given; give it one through the environment.
+        "RAY_AUTH_TOKEN": secrets.token_hex(16),
+    }
+    try:
+        ray_version = tuple(int(p) for p in metadata.version("ray").split(".")[:2])
+    except metadata.PackageNotFoundError:
+        ray_version = (0, 0)
+    if ray_version < (2, 7):
+        # Ray 2.6 stages results in ~/ray_results (current Ray refuses this variable and
+        # writes only to storage_path)
+        env["RAY_AIR_LOCAL_CACHE_DIR"] = str(base / "ray_results")
+    return env
+
+
+@pytest.fixture(autouse=True, scope="session")
+def isolated_outputs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Issue 12.9: the suite writes only under pytest's temporary folders.
+
+    Ray's session folders, Tune's default results folder and RecBole's ``log/`` and
+    ``log_tensorboard/`` (written relative to the working directory) go under the session's
+    temporary folder. Ray's Unix sockets need a short path (about 107 bytes), so when that
+    folder is too deep Ray gets a fresh folder under the system temp, removed at the end.
+    """
+    base = tmp_path_factory.getbasetemp()
+    short = None
+    if len(str(base)) > 60:
+        short = Path(tempfile.mkdtemp(prefix="rs-"))
+    mp = pytest.MonkeyPatch()
+    for key, value in ray_env(short or base).items():
+        mp.setenv(key, value)
+    cwd = base / "cwd"
+    cwd.mkdir(exist_ok=True)
+    mp.chdir(cwd)
+    try:
+        yield base
+    finally:
+        mp.undo()
+        if short is not None:
+            shutil.rmtree(short, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -75,17 +76,50 @@ class CountingRun:
         return self.real(*args, **kwargs)
 
 
+CHECKOUT = Path(__file__).resolve().parent.parent
+OUTSIDE = {
+    "~/ray_results": Path.home() / "ray_results",
+    "~/.ray/auth_token": Path.home() / ".ray" / "auth_token",
+    "log/ in the checkout": CHECKOUT / "log",
+    "log_tensorboard/ in the checkout": CHECKOUT / "log_tensorboard",
+}
+
+
+class SessionDir:
+    """Wraps RayBackend.start in the driver: records the Ray session folder it opened."""
+
+    def __init__(self) -> None:
+        self.real = RayBackend.start
+        self.paths: list[str] = []
+
+    def __call__(self, address: str | None) -> bool:
+        started = self.real(address)
+        self.paths.append(ray._private.worker._global_node.get_session_dir_path())
+        return started
+
+
 @pytest.fixture(scope="module")
 def search(tmp_path_factory: pytest.TempPathFactory, data_root: Path) -> dict[str, Any]:
     tmp = tmp_path_factory.mktemp("tune")
     kwargs = search_kwargs(tmp, data_root)
     counter = CountingRun()
+    session = SessionDir()
+    existed = {name: path.exists() for name, path in OUTSIDE.items()}
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(tmp)
         mp.setattr(pipeline, "run", counter)
+        mp.setattr(RayBackend, "start", staticmethod(session))
         outcome = tune(**kwargs)
     assert not ray.is_initialized()
-    return {"outcome": outcome, "calls": counter.calls, "kwargs": kwargs, "tmp": tmp}
+    created = [name for name, path in OUTSIDE.items() if path.exists() and not existed[name]]
+    return {
+        "outcome": outcome,
+        "calls": counter.calls,
+        "kwargs": kwargs,
+        "tmp": tmp,
+        "sessions": session.paths,
+        "created": created,
+    }
 
 
 def test_two_trial_search_table_best_yaml_and_one_test_run(search: dict[str, Any]) -> None:
@@ -124,7 +158,18 @@ def test_two_trial_search_table_best_yaml_and_one_test_run(search: dict[str, Any
     for row in rows:
         header = (Path(row["path"]) / "progress.csv").read_text().splitlines()[0]
         assert "ndcg@20" in header and "test" not in header
+        assert Path(row["path"]).parent == out / "search"
         assert (Path(row["path"]) / "log").is_dir(), "RecBole's log belongs in the trial dir"
+
+
+def test_search_writes_only_under_pytest_tmp(search: dict[str, Any]) -> None:
+    """Issue 12.9: no ~/ray_results, Ray session folder or log/ outside pytest's folders."""
+    assert search["created"] == []
+    assert search["sessions"], "the search started no Ray"
+    base = Path(os.environ["RAY_TMPDIR"]).resolve()
+    for session in search["sessions"]:
+        assert Path(session).resolve().is_relative_to(base)
+    assert not list(Path(search["tmp"]).glob("log")), "trials must log in their own folders"
 
 
 def test_resume_of_finished_search_reruns_nothing(search: dict[str, Any]) -> None:
@@ -282,7 +327,8 @@ def test_tune_parser_passes_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_failing_trial_is_retried_then_reported(tmp_path: Path, data_root: Path) -> None:
     space = tmp_path / "space.yaml"
-    space.write_text('field_separator: {type: grid, values: [","]}\n')  # passes config, fails load
+    # passes every config check, fails in the trial: 2**40 columns cannot be allocated
+    space.write_text("embedding_size: {type: grid, values: [1099511627776]}\n")
     with pytest.raises(TuneFailedError, match="no trial produced"):
         tune(
             "DirectSpecPlus",
@@ -291,7 +337,7 @@ def test_failing_trial_is_retried_then_reported(tmp_path: Path, data_root: Path)
             out_dir=tmp_path / "out",
             num_samples=1,
             max_failures=1,
-            config_dict=tiny(data_root),
+            config_dict={k: v for k, v in tiny(data_root).items() if k != "embedding_size"},
             verbose=0,
         )
     assert not ray.is_initialized()
