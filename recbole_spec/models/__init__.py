@@ -1,28 +1,30 @@
-"""The plugin's RecBole models (class name = file name = ``properties/model/<Name>.yaml``)."""
+"""The plugin's RecBole models (class name = ``properties/model/<Name>.yaml``).
+
+Nothing here lists them: :mod:`recbole_spec.registry` finds every ``SpecRecommender`` subclass
+defined in this package's modules, so a new model is one file here (module = lower-cased class
+name). ``from recbole_spec.models import BPRMF`` resolves through that scan.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from recbole_spec.models.base import SpecRecommender
-from recbole_spec.models.bprmf import BPRMF
-from recbole_spec.models.cluniformity import CLUniformity
-from recbole_spec.models.directspec import DirectSpec
-from recbole_spec.models.directspecplus import DirectSpecPlus
-from recbole_spec.models.lightgcn import LightGCN
 
-MODELS: tuple[type[SpecRecommender], ...] = (
-    BPRMF,
-    LightGCN,
-    DirectSpec,
-    DirectSpecPlus,
-    CLUniformity,
-)
 
-__all__ = [
-    "BPRMF",
-    "MODELS",
-    "CLUniformity",
-    "DirectSpec",
-    "DirectSpecPlus",
-    "LightGCN",
-    "SpecRecommender",
-]
+def __getattr__(name: str) -> Any:
+    from recbole_spec.registry import package_models
+
+    try:
+        return package_models()[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+
+
+def __dir__() -> list[str]:
+    from recbole_spec.registry import package_models
+
+    return sorted([*globals(), *package_models()])
+
+
+__all__ = ["SpecRecommender"]
