@@ -53,13 +53,16 @@ class SplitColdStart:
     total_rows: int
 
     def describe(self) -> str:
-        """E.g. ``3 users without train rows (5 rows), 2 items only outside train (2 rows)``."""
+        """E.g. ``3 users without train rows (5 rows), 2 items never in train (2 rows)``."""
         if not self.rows:
             return "none"
-        return (
-            f"{_n(self.users, 'user')} without train rows ({_n(self.user_rows, 'row')}), "
-            f"{_n(self.items, 'item')} never in train ({_n(self.item_rows, 'row')})"
-        )
+        parts = []
+        if self.users:
+            rows = _n(self.user_rows, "row")
+            parts.append(f"{_n(self.users, 'user')} without train rows ({rows})")
+        if self.items:
+            parts.append(f"{_n(self.items, 'item')} never in train ({_n(self.item_rows, 'row')})")
+        return ", ".join(parts)
 
 
 def _n(count: int, noun: str) -> str:
@@ -85,18 +88,24 @@ class ColdStart:
         """Whether any validation or test row has a cold user or item."""
         return bool(self.valid.rows or self.test.rows)
 
-    def line(self, dataset: str | None = None) -> str:
-        """One line for the console and the log, stating the counts and the policy."""
+    def line(self, dataset: str | None = None, imported: bool = True) -> str:
+        """One line for the console and the log, stating the counts and the policy.
+
+        Args:
+            dataset: name shown in the line.
+            imported: whether the split came from ``recbole-spec import`` (which can drop the
+                rows); RecBole's own splits (ml-100k) get no such hint.
+        """
         name = f" ({dataset})" if dataset else ""
         if not self.any:
             dropped = " after dropping them at import" if self.policy == "drop" else ""
             return (
                 f"cold start{name}: none{dropped}; every valid/test user and item has train rows"
             )
+        hint = "; `recbole-spec import ... --cold-start=drop` removes them" if imported else ""
         return (
             f"cold start{name}: test {self.test.describe()}; valid {self.valid.describe()}; "
-            "kept and scored with untrained embeddings (RecBole's behaviour; "
-            "`recbole-spec import ... --cold-start=drop` removes them)"
+            f"kept and scored with untrained embeddings (RecBole's behaviour{hint})"
         )
 
     def as_record(self) -> dict[str, Any]:
@@ -179,10 +188,11 @@ def cold_start_line(config: Any, train: Any, valid: Any, test: Any) -> str:
         valid: the validation dataloader or dataset.
         test: the test dataloader or dataset.
     """
-    record = _get(config, "spec_import") or {}
+    record = _get(config, "spec_import")
     cold = record.get("cold_start") if isinstance(record, Mapping) else None
     policy = cold.get("policy") if isinstance(cold, Mapping) else None
-    return cold_start_counts(train, valid, test, policy).line(_get(config, "dataset"))
+    counts = cold_start_counts(train, valid, test, policy)
+    return counts.line(_get(config, "dataset"), imported=isinstance(record, Mapping))
 
 
 def _get(config: Any, key: str) -> Any:

@@ -314,3 +314,13 @@ def test_hand_edited_atomic_files_fail_before_loading(
     assert isinstance(err.value, ConfigError)
     assert fragment in str(err.value) and "--force" in str(err.value)
     assert "\n" not in str(err.value)
+
+
+def test_cold_start_line_for_recbole_own_splits_has_no_import_hint() -> None:
+    from recbole_spec.data_checks import ColdStart
+
+    cold = split_cold_start(np.array([1]), np.array([10]), np.array([1]), np.array([11]))
+    line = ColdStart(cold, cold).line("ml-100k", imported=False)
+    assert line.endswith("(RecBole's behaviour)") and "import" not in line
+    none = split_cold_start(np.array([1]), np.array([10]), np.array([1]), np.array([10]))
+    assert ColdStart(none, none).line().startswith("cold start: none")
