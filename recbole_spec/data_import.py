@@ -767,6 +767,11 @@ def _run_import(
     started = time.perf_counter()
     _check_arguments(name, fmt, protocol, valid_fraction, cold_start)
     root = Path(out_root).expanduser().resolve() if out_root is not None else paths.data_home()
+    if root.exists() and not root.is_dir():
+        raise NotADirectoryError(
+            f"the output root {root} is a file, not a folder; pass --out=<folder> (or set "
+            f"{paths.DATA_HOME_ENV} to a folder)"
+        )
     dest = root / name
     _check_destination(dest, name, overwrite)
     expected = expected_sha256 or {}

@@ -259,3 +259,13 @@ def test_issue11_no_paper_settings_elsewhere(paper_root: Path) -> None:
     yelp = SpecConfig("DirectSpecPlus", "yelp2018", config_dict=data)
     assert yelp.auto_preset is None and yelp["learner"] == "adam"
     assert "--preset=directspec_yelp" in yelp.settings_line
+
+
+def test_paper_preset_table_names_known_datasets_and_shipped_presets() -> None:
+    from recbole_spec.config import OTHER_SPLIT_PRESETS, PAPER_PRESETS, list_presets
+    from recbole_spec.known_datasets import KNOWN_DATASETS
+
+    for table in (PAPER_PRESETS, OTHER_SPLIT_PRESETS):
+        for dataset, preset in table.items():
+            assert dataset in KNOWN_DATASETS and preset in list_presets()
+            assert "spec_protocol" not in _preset(preset)  # a preset never changes the protocol

@@ -324,3 +324,10 @@ def test_cold_start_line_for_recbole_own_splits_has_no_import_hint() -> None:
     assert line.endswith("(RecBole's behaviour)") and "import" not in line
     none = split_cold_start(np.array([1]), np.array([10]), np.array([1]), np.array([10]))
     assert ColdStart(none, none).line().startswith("cold start: none")
+
+
+def test_an_output_root_that_is_a_file_is_named(tmp_path: Path) -> None:
+    train, test = split_files(tmp_path / "src")
+    (tmp_path / "out").write_text("not a folder")
+    with pytest.raises(NotADirectoryError, match="is a file, not a folder; pass --out"):
+        import_split(train, test, "mine", tmp_path / "out")
