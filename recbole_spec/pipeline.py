@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from recbole_spec.config import SpecConfig
+from recbole_spec.data_checks import cold_start_line
 from recbole_spec.diagnostics.monitor import SpectrumMonitor
 from recbole_spec.training.checkpoint import CheckpointError, load_checkpoint
 from recbole_spec.training.progress import (
@@ -267,6 +268,7 @@ def run(
     out.info(_header(config, data, (train_data, valid_data, test_data)))
     if getattr(config, "settings_line", None):
         out.info(config.settings_line)
+    out.info(cold_start_line(config, train_data, valid_data, test_data))
     recommender = build_model(config, train_data)
     logger.info(recommender)
 
