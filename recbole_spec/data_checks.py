@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -253,9 +254,20 @@ def check_atomic_files(
                 f"{path}: missing (the dataset's settings list "
                 f"{', '.join(names)}); {_fix_hint(name)}"
             )
-        _check_inter_file(path, name, separator.encode(), needed)
+        stat = path.stat()
+        _check_inter_file_cached(
+            str(path), stat.st_size, stat.st_mtime_ns, name, separator, tuple(needed)
+        )
         checked.append(path)
     return checked
+
+
+@lru_cache(maxsize=64)
+def _check_inter_file_cached(
+    path: str, size: int, mtime_ns: int, name: str, separator: str, needed: tuple[str, ...]
+) -> None:
+    """:func:`_check_inter_file` once per file version (a tuning search builds many configs)."""
+    _check_inter_file(Path(path), name, separator.encode(), needed)
 
 
 def _check_inter_file(path: Path, name: str, sep: bytes, needed: Sequence[str]) -> None:
