@@ -372,6 +372,8 @@ class SpecConfig(Config):
         if self.is_plugin:
             self._layer(props / "model" / "_plugin.yaml")
             self._layer(props / "model" / f"{model}.yaml")
+        # Before the dataset lookup, so that a misspelled --data_path is named as such.
+        self._check_known_keys()
         root = resolve_dataset_root(dataset, self.external_config_dict.get("data_path"))
         dataset_yaml = root / dataset / f"{dataset}.yaml"
         self._known_dataset = _import_record(dataset_yaml).get("known_dataset")
@@ -381,7 +383,6 @@ class SpecConfig(Config):
         self._layer(props / "dataset" / f"{dataset}.yaml")
         self._layer(dataset_yaml)
         self.internal_config_dict["data_path"] = str(root)
-        self._check_known_keys()
 
     def _choose_presets(self, model: str) -> list[str]:
         """The user's presets, preceded by the paper preset of a known dataset (see class doc)."""

@@ -269,3 +269,10 @@ def test_paper_preset_table_names_known_datasets_and_shipped_presets() -> None:
         for dataset, preset in table.items():
             assert dataset in KNOWN_DATASETS and preset in list_presets()
             assert "spec_protocol" not in _preset(preset)  # a preset never changes the protocol
+
+
+def test_issue12_a_misspelled_data_path_is_named_before_the_dataset_lookup(
+    data_root: Path, workdir: Path
+) -> None:
+    with pytest.raises(ConfigError, match="unknown key 'data_pth'; did you mean 'data_path'"):
+        SpecConfig("BPRMF", "checker", config_dict={"data_pth": str(data_root)})
