@@ -150,10 +150,20 @@ def split_cold_start(
     )
 
 
+def _dataset_of(split: Any) -> Any:
+    """A RecBole ``Dataset`` itself, or the one a dataloader wraps (``_dataset``/``dataset``)."""
+    for attr in ("_dataset", "dataset"):
+        inner = getattr(split, attr, None)
+        if inner is not None and hasattr(inner, "inter_feat"):
+            return inner
+    return split
+
+
 def _ids(split: Any, field: str) -> np.ndarray:
     """The ``field`` column of a RecBole dataset, or of a dataloader's dataset, as numpy."""
-    dataset = getattr(split, "_dataset", None) or getattr(split, "dataset", None) or split
-    column = dataset.inter_feat[field]
+    if split is None:
+        return np.zeros(0, dtype=np.int64)
+    column = _dataset_of(split).inter_feat[field]
     return column.numpy() if hasattr(column, "numpy") else np.asarray(column)
 
 
@@ -162,15 +172,15 @@ def cold_start_counts(train: Any, valid: Any, test: Any, policy: str | None = No
 
     Args:
         train: RecBole's training split: a ``Dataset`` or a dataloader (its ``_dataset``).
-        valid: The validation split, same kinds.
-        test: The test split, same kinds.
+        valid: The validation split, same kinds (None counts as empty).
+        test: The test split, same kinds (None counts as empty).
         policy: The import's cold-start policy (its ``spec_import.cold_start.policy``);
             default ``keep``.
 
     Returns:
         The counts; :meth:`ColdStart.line` is the run's one-line report.
     """
-    dataset = getattr(train, "_dataset", None) or getattr(train, "dataset", None) or train
+    dataset = _dataset_of(train)
     uid, iid = dataset.uid_field, dataset.iid_field
     train_u, train_i = _ids(train, uid), _ids(train, iid)
 
