@@ -198,8 +198,15 @@ def recbole_keys() -> frozenset[str]:
 
 
 def plugin_keys() -> frozenset[str]:
-    """Every key the plugin knows: its properties YAML files (all models, presets) and code."""
-    return frozenset(_yaml_keys(properties_dir().rglob("*.yaml")) - {""} | PLUGIN_RUNTIME_KEYS)
+    """Every key the plugin knows: its settings files (overall, all models, presets) and code.
+
+    Search-space files (``properties/tune/``) only name keys of these files, so they add none.
+    """
+    props = properties_dir()
+    files = [props / "overall.yaml"]
+    for folder in ("model", "preset", "dataset"):
+        files += sorted((props / folder).glob("*.yaml"))
+    return frozenset(_yaml_keys(p for p in files if p.is_file()) | PLUGIN_RUNTIME_KEYS)
 
 
 def known_keys() -> frozenset[str]:
