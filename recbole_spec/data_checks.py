@@ -100,9 +100,7 @@ class ColdStart:
         name = f" ({dataset})" if dataset else ""
         if not self.any:
             dropped = " after dropping them at import" if self.policy == "drop" else ""
-            return (
-                f"cold start{name}: none{dropped}; every valid/test user and item has train rows"
-            )
+            return f"cold start{name}: none{dropped}; every valid/test user and item has train rows"
         hint = "; `recbole-spec import ... --cold-start=drop` removes them" if imported else ""
         return (
             f"cold start{name}: test {self.test.describe()}; valid {self.valid.describe()}; "
@@ -221,9 +219,7 @@ class AtomicFileError(ConfigError):
 
 
 def _fix_hint(name: str) -> str:
-    return (
-        f"restore the file or re-import the dataset (`recbole-spec import {name} ... --force`)"
-    )
+    return f"restore the file or re-import the dataset (`recbole-spec import {name} ... --force`)"
 
 
 def check_atomic_files(

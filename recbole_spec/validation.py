@@ -84,9 +84,7 @@ def check_number(
     if value is not None and _number_ok(value, low, high, low_open, integer):
         return value
     example = example if example is not None else (1 if integer else 1.0)
-    example = _example(
-        config, key, example, lambda v: _number_ok(v, low, high, low_open, integer)
-    )
+    example = _example(config, key, example, lambda v: _number_ok(v, low, high, low_open, integer))
     if value is None:
         problem = "is missing"
     elif isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
