@@ -42,6 +42,7 @@ import json
 import math
 import os
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -445,6 +446,7 @@ class RayBackend:
                 log_to_driver=False,
                 object_store_memory=RayBackend.OBJECT_STORE_BYTES,
             )
+            _start_reaper()
         _shutdown_on_signals()
         return True
 
@@ -455,6 +457,7 @@ class RayBackend:
 
         ray.shutdown()
         _restore_signals()
+        _stop_reaper()
 
     @staticmethod
     def cluster_resources() -> tuple[float, float]:
@@ -673,6 +676,54 @@ def _shutdown_on_signals() -> None:
             _saved_handlers[signum] = signal.getsignal(signum)
             signal.signal(signum, _as_interrupt)
     atexit.register(ray.shutdown)
+
+
+_REAPER = r"""
+import os, signal, sys, time
+import psutil
+driver = psutil.Process(int(sys.argv[1]))
+seen = {}
+while driver.is_running() and driver.status() != psutil.STATUS_ZOMBIE:
+    try:
+        for proc in driver.children(recursive=True):
+            if proc.pid != os.getpid():
+                seen[proc.pid] = proc
+    except psutil.Error:
+        pass
+    time.sleep(0.5)
+for sig in (signal.SIGTERM, signal.SIGKILL):
+    for proc in seen.values():
+        try:
+            proc.send_signal(sig)  # psutil checks the creation time: never a reused pid
+        except psutil.Error:
+            pass
+    psutil.wait_procs(list(seen.values()), timeout=5)
+"""
+"""Watchdog of a local Ray started by this driver: when the driver is gone (even by SIGKILL,
+which runs no handler), it ends every process the driver had started. Ray's own fate sharing
+ends the GCS and raylet with the driver but, on Ray 2.6, leaves the dashboard agent running."""
+
+_reaper: subprocess.Popen | None = None
+
+
+def _start_reaper() -> None:
+    global _reaper
+    if _reaper is None or _reaper.poll() is not None:
+        _reaper = subprocess.Popen(
+            [sys.executable, "-c", _REAPER, str(os.getpid())],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # a Ctrl-C to the terminal's process group spares it
+        )
+
+
+def _stop_reaper() -> None:
+    global _reaper
+    if _reaper is not None:
+        _reaper.kill()
+        _reaper.wait()
+        _reaper = None
 
 
 def _restore_signals() -> None:
