@@ -27,6 +27,7 @@ RESUME_KEYS = (
     "embedding_size",
     "encoder",
     "learner",
+    "sparse_grad",
     "train_sampler",
 )
 """Settings a resumed run must share with its checkpoint: identity, split, parameter shapes,
