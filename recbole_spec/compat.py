@@ -8,11 +8,29 @@ feature detection, never by version strings, and none edits RecBole's installed 
 * scipy >= 1.12 made ``dok_matrix`` a non-dict and dropped ``_update``, which RecBole's built-in
   LightGCN/NGCF/NCL call to fill their adjacency: add an equivalent ``_update``. The plugin's own
   encoders never use it (they build the adjacency as COO).
+* pandas 3 (Copy-on-Write) turns RecBole's chained ``df[col].fillna(..., inplace=True)`` into a
+  silent no-op. In ``Dataset._fill_nan`` that left NaN in numeric feature columns (a FLOAT field
+  is meant to get the column mean, a TOKEN field the padding id 0) and in ``Dataset._load_feat``
+  empty sequence cells stayed NaN (then failing on ``.split``). Where chained in-place filling
+  does not reach the frame, ``_load_feat`` reads files through a ``pandas`` proxy that fills
+  empty ``token_seq``/``float_seq`` cells with ``""`` as RecBole intended. ``_fill_nan`` is
+  replaced on every pandas by the same imputation written as assignments (which also replaces
+  its ``np.float``, gone since numpy 1.24, by ``np.float64``).
+* pandas 3 made ``Series.agg(len)`` the length of the Series instead of one length per row;
+  RecBole's ``_remap`` (every ``token_seq`` field), ``_normalize`` and ``_discretization`` split
+  sequence fields with it and fail. While those three methods run, ``Series.agg(len)`` is the
+  per-row length again (the rest of pandas is untouched).
 * torch >= 2.6 loads with ``weights_only=True``; that is handled where checkpoints are written and
   read (:mod:`recbole_spec.training.checkpoint`), not by loosening ``torch.load`` globally.
 """
 
 from __future__ import annotations
+
+import contextlib
+import functools
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
 
 _APPLIED = False
 
@@ -51,6 +69,124 @@ def _patch_scipy() -> None:
         dok_matrix._update = _dok_update
 
 
+def chained_inplace_fill_works() -> bool:
+    """Whether ``df[col].fillna(..., inplace=True)`` changes ``df`` (False under Copy-on-Write)."""
+    import numpy as np
+    import pandas as pd
+
+    frame = pd.DataFrame({"x": [np.nan]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        frame["x"].fillna(value=0.0, inplace=True)
+    return not bool(frame["x"].isna().any())
+
+
+def fill_nan(dataset: Any) -> None:
+    """RecBole's ``Dataset._fill_nan``, written with assignments so it works under Copy-on-Write.
+
+    TOKEN fields: missing values become 0 (``[PAD]``); FLOAT fields: the column mean; sequence
+    fields: an empty array (as RecBole 1.2.1 does).
+    """
+    import numpy as np
+    from recbole.utils import FeatureType, set_color
+
+    dataset.logger.debug(set_color("Filling nan", "green"))
+    for feat_name in dataset.feat_name_list:
+        feat = getattr(dataset, feat_name)
+        for field in feat:
+            ftype = dataset.field2type[field]
+            if ftype == FeatureType.TOKEN:
+                feat[field] = feat[field].fillna(value=0)
+            elif ftype == FeatureType.FLOAT:
+                feat[field] = feat[field].fillna(value=feat[field].mean())
+            else:
+                dtype = np.int64 if ftype == FeatureType.TOKEN_SEQ else np.float64
+                feat[field] = feat[field].apply(
+                    lambda x, dtype=dtype: np.array([], dtype=dtype) if isinstance(x, float) else x
+                )
+
+
+SEQ_TYPES = (":token_seq", ":float_seq")
+
+
+class _SeqFilledPandas:
+    """``pandas`` as RecBole's dataset module sees it, with empty sequence cells filled.
+
+    ``read_csv`` fills the columns named ``<field>:token_seq`` / ``<field>:float_seq`` with ``""``.
+    """
+
+    def __init__(self, pandas: Any) -> None:
+        self._pandas = pandas
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pandas, name)
+
+    def read_csv(self, *args: Any, **kwargs: Any) -> Any:
+        frame = self._pandas.read_csv(*args, **kwargs)
+        for column in frame.columns:
+            if str(column).endswith(SEQ_TYPES):
+                frame[column] = frame[column].fillna("")
+        return frame
+
+
+def len_agg_is_per_row() -> bool:
+    """Whether ``Series.agg(len)`` gives one length per row (pandas < 3) or the Series' length."""
+    import numpy as np
+    import pandas as pd
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lengths = pd.Series([np.zeros(2), np.zeros(1)]).agg(len)
+    return not np.isscalar(lengths)
+
+
+@contextlib.contextmanager
+def per_row_len_agg() -> Iterator[None]:
+    """Within the block, ``Series.agg(len)`` / ``Series.aggregate(len)`` return ``map(len)``."""
+    import pandas as pd
+
+    original = pd.Series.agg
+
+    def agg(self: Any, func: Any = None, *args: Any, **kwargs: Any) -> Any:
+        if func is len and not args and not kwargs:
+            return self.map(len)
+        return original(self, func, *args, **kwargs)
+
+    pd.Series.agg = pd.Series.aggregate = agg
+    try:
+        yield
+    finally:
+        pd.Series.agg = pd.Series.aggregate = original
+
+
+def _with_per_row_len_agg(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with per_row_len_agg():
+            return method(*args, **kwargs)
+
+    wrapper._recbole_spec_shim = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+LEN_AGG_METHODS = ("_remap", "_normalize", "_discretization")
+"""RecBole ``Dataset`` methods that split sequence fields with ``Series.agg(len)``."""
+
+
+def _patch_recbole_dataset() -> None:
+    """Install :func:`fill_nan` (every pandas) and the pandas 3 shims where they are needed."""
+    import recbole.data.dataset.dataset as module
+
+    module.Dataset._fill_nan = fill_nan
+    if not chained_inplace_fill_works() and not isinstance(module.pd, _SeqFilledPandas):
+        module.pd = _SeqFilledPandas(module.pd)
+    if not len_agg_is_per_row():
+        for name in LEN_AGG_METHODS:
+            method = getattr(module.Dataset, name)
+            if not getattr(method, "_recbole_spec_shim", False):
+                setattr(module.Dataset, name, _with_per_row_len_agg(method))
+
+
 def apply() -> None:
     """Install all shims (idempotent)."""
     global _APPLIED
@@ -58,4 +194,5 @@ def apply() -> None:
         return
     _patch_numpy()
     _patch_scipy()
+    _patch_recbole_dataset()
     _APPLIED = True
