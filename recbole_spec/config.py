@@ -378,7 +378,7 @@ class SpecConfig(Config):
         self._layer(props / "overall.yaml")
         if self.is_plugin:
             self._layer(props / "model" / "_plugin.yaml")
-            self._layer(props / "model" / f"{model}.yaml")
+            self._layer(registry.model_yaml(model_class))
         # Before the dataset lookup, so that a misspelled --data_path is named as such.
         self._check_known_keys()
         root = resolve_dataset_root(dataset, self.external_config_dict.get("data_path"))

@@ -139,11 +139,6 @@ def test_user_folder_model_is_registered(plugin_dir: Path) -> None:
     assert registry.model_yaml(toy) == plugin_dir.resolve() / "Toy.yaml"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="config.py layers properties/model/<Model>.yaml instead of "
-    "registry.model_yaml(model_class) (issue 14 item 4); remove this mark with that change",
-)
 def test_user_folder_method_runs_through_cli(
     plugin_dir: Path, data_root: Path, workdir: Path, capsys: pytest.CaptureFixture
 ) -> None:
