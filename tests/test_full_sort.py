@@ -247,7 +247,8 @@ def test_users_per_batch_respects_the_budget() -> None:
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_metrics_equal_recbole_on_cuda(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    trainer, _, valid, test = _trainer("recbole.BPR", data_dir, device="cuda", use_gpu=True)
+    trainer, _, valid, test = _trainer("recbole.BPR", data_dir, use_gpu=True)
+    assert torch.device(trainer.device).type == "cuda"
     for loader in (valid, test):
         fast, slow = _both(trainer, loader, monkeypatch)
         assert fast == slow
