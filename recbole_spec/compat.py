@@ -20,8 +20,19 @@ feature detection, never by version strings, and none edits RecBole's installed 
   RecBole's ``_remap`` (every ``token_seq`` field), ``_normalize`` and ``_discretization`` split
   sequence fields with it and fail. While those three methods run, ``Series.agg(len)`` is the
   per-row length again (the rest of pandas is untouched).
-* torch >= 2.6 loads with ``weights_only=True``; that is handled where checkpoints are written and
-  read (:mod:`recbole_spec.training.checkpoint`), not by loosening ``torch.load`` globally.
+* torch >= 2.6 loads with ``weights_only=True``. The plugin's own checkpoints are plain tensors
+  and values (:mod:`recbole_spec.training.checkpoint`). RecBole's ``Trainer`` pickles its
+  ``Config`` into every checkpoint (pickle protocol 4, which torch's ``weights_only`` loader
+  cannot read at all) and reloads it with a bare ``torch.load``, so ``run_recbole`` fails at its
+  test step. RecBole's trainer module gets a ``torch`` whose ``save`` records the SHA-256 of each
+  file it writes and whose ``load`` unpickles a file only when its content is one this process
+  wrote (the best checkpoint it is about to test); any other file keeps torch's
+  ``weights_only=True``, and ``torch.load`` elsewhere is untouched.
+* RecBole's own ``Config(model=PluginClass, ...)`` knows nothing of the plugin's YAML defaults:
+  for a plugin model class it now layers them (:func:`plugin_config_files`) below the user's
+  files and runs the model's checks, which also switch off negative sampling for objectives
+  that use none (and ``sparse_grad: auto`` means dense there: RecBole's ``Trainer`` builds torch
+  optimizers). Subclasses (the plugin's ``SpecConfig``) are left alone.
 """
 
 from __future__ import annotations
@@ -187,6 +198,110 @@ def _patch_recbole_dataset() -> None:
                 setattr(module.Dataset, name, _with_per_row_len_agg(method))
 
 
+def _digest(path: Any) -> str | None:
+    import hashlib
+    import os
+
+    digest = hashlib.sha256()
+    try:
+        with open(os.fspath(path), "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except (OSError, TypeError):  # a file object, or nothing there
+        return None
+    return digest.hexdigest()
+
+
+class _TrustedWritesTorch:
+    """``torch`` as RecBole's trainer module sees it: ``load`` unpickles its own writes.
+
+    ``save`` records the SHA-256 of every file it writes; ``load`` passes
+    ``weights_only=False`` only for a path whose content still has a digest this process
+    wrote, and leaves every other file to torch's default (``weights_only=True``).
+    """
+
+    def __init__(self, torch: Any) -> None:
+        self._torch = torch
+        self.written: dict[str, str] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._torch, name)
+
+    def save(self, obj: Any, f: Any, *args: Any, **kwargs: Any) -> Any:
+        result = self._torch.save(obj, f, *args, **kwargs)
+        digest = _digest(f)
+        if digest is not None:
+            self.written[digest] = str(f)
+        return result
+
+    def load(self, f: Any, *args: Any, **kwargs: Any) -> Any:
+        if "weights_only" not in kwargs and _digest(f) in self.written:
+            kwargs["weights_only"] = False  # bytes this process pickled itself
+        return self._torch.load(f, *args, **kwargs)
+
+
+def _patch_recbole_trainer() -> None:
+    from recbole.trainer import trainer as module
+
+    if not isinstance(module.torch, _TrustedWritesTorch):
+        module.torch = _TrustedWritesTorch(module.torch)
+
+
+def plugin_config_files(model_class: type, dataset: str | None, data_path: Any) -> list[str]:
+    """The plugin's YAML layers for ``model_class``, in order (those that exist).
+
+    ``properties/overall.yaml``, ``properties/model/_plugin.yaml``,
+    ``properties/model/<Model>.yaml``, ``properties/dataset/<dataset>.yaml`` and the
+    ``<dataset>.yaml`` an import wrote next to the atomic files under ``data_path``.
+    """
+    from pathlib import Path
+
+    from recbole_spec.paths import properties_dir
+
+    props = properties_dir()
+    files = [props / "overall.yaml", props / "model" / "_plugin.yaml"]
+    files.append(props / "model" / f"{model_class.__name__}.yaml")
+    if dataset:
+        files.append(props / "dataset" / f"{dataset}.yaml")
+        if data_path:
+            files.append(Path(str(data_path)).expanduser() / dataset / f"{dataset}.yaml")
+    return [str(f) for f in files if f.is_file()]
+
+
+def _patch_recbole_config() -> None:
+    from recbole.config.configurator import Config
+
+    original = Config.__init__
+    if getattr(original, "_recbole_spec_shim", False):
+        return
+
+    @functools.wraps(original)
+    def init(
+        self: Any,
+        model: Any = None,
+        dataset: Any = None,
+        config_file_list: Any = None,
+        config_dict: Any = None,
+    ) -> None:
+        plugin = type(self) is Config and isinstance(model, type)
+        plugin = plugin and callable(getattr(model, "check_config", None))
+        plugin = plugin and getattr(model, "recbole_spec_plugin", False)
+        if not plugin:
+            original(self, model, dataset, config_file_list, config_dict)
+            return
+        data_path = (config_dict or {}).get("data_path")
+        files = plugin_config_files(model, dataset, data_path) + list(config_file_list or [])
+        original(self, model, dataset, files, config_dict)
+        if str(self.final_config_dict.get("sparse_grad")).lower() == "auto":
+            # RecBole's Trainer builds torch optimizers, which need dense gradients (the
+            # plugin's trainer has row-wise ones); an explicit True stays the user's choice.
+            self.final_config_dict["sparse_grad"] = False
+        model.check_config(self)
+
+    init._recbole_spec_shim = True  # type: ignore[attr-defined]
+    Config.__init__ = init
+
+
 def apply() -> None:
     """Install all shims (idempotent)."""
     global _APPLIED
@@ -195,4 +310,6 @@ def apply() -> None:
     _patch_numpy()
     _patch_scipy()
     _patch_recbole_dataset()
+    _patch_recbole_trainer()
+    _patch_recbole_config()
     _APPLIED = True

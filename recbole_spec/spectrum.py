@@ -9,6 +9,10 @@ training split, then the saved weights and "other parameters". The scoring table
 :func:`~recbole_spec.diagnostics.report.collapse_report` (alignment on the test split), and the
 plot from :func:`~recbole_spec.diagnostics.plots.plot_spectra`.
 
+Checkpoints written by RecBole's own ``Trainer`` (``run_recbole``, ``Trainer.fit``) pickle its
+``Config`` object, so they are refused unless ``--allow-recbole-pickle`` is given
+(:data:`RECBOLE_PICKLE_RISK`), which unpickles them (:func:`load_recbole_checkpoint`).
+
 A plugin model and a RecBole built-in can share a class name (``LightGCN``), and the stored
 ``model`` key is only that name; the plugin's models keep every parameter under ``encoder.``,
 so a state dict without that prefix is read as RecBole's (``recbole.LightGCN``).
@@ -59,6 +63,63 @@ DERIVED_KEYS = frozenset(
 ``local_rank`` switches RecBole to distributed mode)."""
 
 PLUGIN_PARAMETER_PREFIX = "encoder."
+
+RECBOLE_PICKLE_RISK = (
+    "a checkpoint written by RecBole's own trainer stores its Config as a pickled Python "
+    "object, which torch's safe loader refuses; --allow-recbole-pickle loads it with "
+    "torch.load(weights_only=False), and unpickling runs any code the file carries: use it only "
+    "for files you or RecBole on your machine wrote"
+)
+"""What ``--allow-recbole-pickle`` does, stated in its help and in the refusal."""
+
+
+def load_recbole_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Read a checkpoint written by RecBole's ``Trainer`` into the plugin's checkpoint form.
+
+    Unpickles the file (``weights_only=False``; see :data:`RECBOLE_PICKLE_RISK`), then keeps
+    plain values only: the final config (without class objects), the state dict, the "other
+    parameters" and the epoch.
+
+    Raises:
+        CheckpointError: the file is not a checkpoint of RecBole's ``Trainer``.
+    """
+    from recbole_spec.config import _plain
+
+    raw = torch.load(path, map_location="cpu", weights_only=False)
+    config = raw.get("config") if isinstance(raw, dict) else None
+    if config is None or not hasattr(config, "final_config_dict") or "state_dict" not in raw:
+        raise CheckpointError(f"'{path}' is not a checkpoint written by RecBole's Trainer")
+    stored = {
+        key: _plain(value)
+        for key, value in config.final_config_dict.items()
+        if not isinstance(value, type)
+    }
+    return {
+        "config": stored,
+        "state_dict": raw["state_dict"],
+        "other_parameter": raw.get("other_parameter"),
+        "epoch": int(raw.get("epoch", -1)),
+    }
+
+
+def load_any_checkpoint(path: str | Path, allow_recbole_pickle: bool = False) -> dict[str, Any]:
+    """A recbole-spec checkpoint, or (with ``allow_recbole_pickle``) one written by RecBole.
+
+    Raises:
+        CheckpointError: missing or foreign file; for RecBole's own checkpoints without the
+            opt-in, the message names the flag and its risk.
+    """
+    try:
+        return load_checkpoint(path)
+    except CheckpointError as err:
+        if "unsafe unpickling" not in str(err):
+            raise
+        if not allow_recbole_pickle:
+            raise CheckpointError(
+                f"'{path}' was written by RecBole's own trainer (a pickled Config); to "
+                f"diagnose it pass --allow-recbole-pickle: {RECBOLE_PICKLE_RISK}"
+            ) from None
+    return load_recbole_checkpoint(path)
 
 
 @dataclass
@@ -172,6 +233,7 @@ def spectrum_of_checkpoints(
     *,
     out: str | Path | None = None,
     normalize: bool = False,
+    allow_recbole_pickle: bool = False,
 ) -> list[dict[str, Any]]:
     """Diagnostics and spectra of saved checkpoints, optionally plotted into one PNG.
 
@@ -183,6 +245,9 @@ def spectrum_of_checkpoints(
         out: PNG to write (one curve per checkpoint); ``None`` writes nothing (default).
         normalize: plot the spectra of row-normalised tables instead of the raw ones (the
             metrics hold both variants either way) (default: ``False``).
+        allow_recbole_pickle: also read checkpoints written by RecBole's own trainer
+            (:func:`load_recbole_checkpoint`; see :data:`RECBOLE_PICKLE_RISK`) (default:
+            ``False``).
 
     Returns:
         One dict per checkpoint: ``checkpoint``, ``model``, ``dataset``, ``epoch``, ``label``
@@ -197,7 +262,7 @@ def spectrum_of_checkpoints(
     paths = [Path(p) for p in paths]
     if not paths:
         raise ValueError("no checkpoints given")
-    states = [load_checkpoint(path) for path in paths]
+    states = [load_any_checkpoint(path, allow_recbole_pickle) for path in paths]
     for path, state in zip(paths, states, strict=True):
         stored = state.get("config") or {}
         name = model_reference(str(stored.get("model")), state["state_dict"])
@@ -286,13 +351,23 @@ def add_spectrum_parser(subparsers: Any) -> None:
         action="store_true",
         help="plot the spectra of row-normalised tables (directions only)",
     )
+    parser.add_argument(
+        "--allow-recbole-pickle",
+        action="store_true",
+        help=f"also read checkpoints written by RecBole itself: {RECBOLE_PICKLE_RISK}",
+    )
     parser.set_defaults(func=spectrum_command)
 
 
 def spectrum_command(args: argparse.Namespace) -> int:
     """Run ``spectrum`` for parsed arguments; errors are one line on stderr and exit code 2."""
     try:
-        rows = spectrum_of_checkpoints(args.checkpoints, out=args.out, normalize=args.normalize)
+        rows = spectrum_of_checkpoints(
+            args.checkpoints,
+            out=args.out,
+            normalize=args.normalize,
+            allow_recbole_pickle=getattr(args, "allow_recbole_pickle", False),
+        )
     except (CheckpointError, NoEmbeddingError, ConfigError) as err:
         print(f"recbole-spec spectrum: error: {err}", file=sys.stderr)
         return 2

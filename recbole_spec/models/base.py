@@ -45,6 +45,9 @@ class SpecRecommender(GeneralRecommender):
     input_type = InputType.PAIRWISE
     encoder_name = "mf"
     configurable_encoder = False
+    recbole_spec_plugin = True
+    """Marks plugin models: RecBole's own ``Config`` then layers the plugin's YAML defaults
+    and runs :meth:`check_config` (see :mod:`recbole_spec.compat`)."""
 
     def __init__(self, config: Any, dataset: Any) -> None:
         super().__init__(config, dataset)
