@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import ray
 import yaml
 
 from recbole_spec import pipeline
@@ -33,6 +32,8 @@ from recbole_spec.tuning import (
     tune,
 )
 from recbole_spec.validation import ConfigError
+
+ray = pytest.importorskip("ray", reason="tuning needs Ray (absent from the GPU image)")
 
 SPACE = "tau: {type: uniform, low: 2.0, high: 4.0}\nalpha: {type: choice, values: [0.5, 1.0]}\n"
 

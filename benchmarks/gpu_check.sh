@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# GPU check for the device machine (Python 3.12, numpy 2, torch CUDA, pandas, scipy present;
+# no RecBole, no Ray, no network). Builds nothing there. Three modes:
+#
+#   benchmarks/gpu_check.sh prepare   here, with network: wheels/ (RecBole 1.2.1 and the small
+#                                     pure-Python packages it imports that the image lacks) and
+#                                     gpu_data/ (CiteULike imported, paper protocol); both are
+#                                     git-ignored and travel with the run tool's `carry`
+#   benchmarks/gpu_check.sh device    on the GPU machine: install the wheels into /tmp/site, then
+#                                     pytest -m gpu, one epoch of every plugin model on CiteULike,
+#                                     the evaluation and epoch benchmarks; logs to $OUT
+#   benchmarks/gpu_check.sh dry-run   here: the device steps on the CPU with .venv-modern's
+#                                     Python and the carried wheels first on the path (GPU tests
+#                                     skip); checks the script, not CUDA
+#
+# Every step has its own time limit; the device mode ends well within 8 minutes on an H100.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+MODE=${1:-device}
+WHEELS=wheels
+DATA=gpu_data
+# The packages RecBole 1.2.1 imports that the GPU image lacks (it has torch, numpy, scipy,
+# pandas, scikit-learn, tensorboard, tqdm, pyyaml, psutil, tabulate, colorama, pytest). plotly
+# and ray are imported only by RecBole's hyper-tuning and quick-start modules, which the plugin's
+# run does not use.
+WHEEL_SPECS=(recbole==1.2.1 colorlog==6.12.0 texttable==1.7.0 thop==0.1.1.post2209072238)
+
+prepare() {
+    local py=${PYTHON:-.venv/bin/python}
+    rm -rf "$WHEELS" && mkdir -p "$WHEELS"
+    "$py" -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 \
+        --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
+        -d "$WHEELS" "${WHEEL_SPECS[@]}" 2>&1 | grep -v "is ignored" || true
+    local count
+    count=$(ls "$WHEELS"/*.whl 2>/dev/null | wc -l)
+    if [ "$count" -ne "${#WHEEL_SPECS[@]}" ]; then
+        echo "gpu_check: expected ${#WHEEL_SPECS[@]} wheels in $WHEELS, got $count" >&2
+        return 1
+    fi
+    if [ ! -f "$DATA/citeulike/citeulike.train.inter" ]; then
+        local source=${RECBOLE_SPEC_SOURCE:-../shared/datasets}
+        RECBOLE_SPEC_DATA_HOME=$PWD/$DATA "$py" -m recbole_spec import citeulike \
+            --source "$source" --protocol=paper || return 1
+    fi
+    du -sh "$WHEELS" "$DATA"
+    echo "gpu_check: prepared; carry [\"$WHEELS\", \"$DATA\"]"
+}
+
+SUMMARY=()
+FAILED=0
+step() {  # step NAME LIMIT_S COMMAND...
+    local name=$1 limit=$2 start=$SECONDS rc
+    shift 2
+    echo "=== $name"
+    timeout "$limit" "$@"
+    rc=$?
+    local took=$((SECONDS - start))
+    if [ "$rc" -eq 0 ]; then
+        SUMMARY+=("ok    ${took}s  $name")
+    else
+        SUMMARY+=("FAIL  ${took}s  $name (exit $rc)")
+        FAILED=$((FAILED + 1))
+    fi
+}
+
+optional_bench() {  # optional_bench SCRIPT LIMIT_S ARGS...: skipped when the script is absent
+    local script=$1 limit=$2
+    shift 2
+    if [ ! -f "$script" ]; then
+        SUMMARY+=("skip  0s  $script (not in this checkout)")
+        return
+    fi
+    local extra=()
+    if "$PY" "$script" --help 2>/dev/null | grep -q -- "--device"; then
+        extra+=("--device=$DEVICE")
+    fi
+    step "$script $* ${extra[*]}" "$limit" "$PY" "$script" "$@" "${extra[@]}"
+}
+
+run_checks() {
+    local site=/tmp/recbole_spec_site
+    rm -rf "$site"
+    "$PY" -m pip install --quiet --no-index --no-deps --no-compile --target "$site" \
+        "$WHEELS"/*.whl || { echo "gpu_check: wheel install failed" >&2; return 1; }
+    export PYTHONPATH="$site:$PWD${PYTHONPATH:+:$PYTHONPATH}"
+    export RECBOLE_SPEC_DATA_HOME=$PWD/$DATA PYTHONUNBUFFERED=1 PYTHONWARNINGS=ignore
+    "$PY" - <<'PYEOF'
+import numpy, pandas, recbole, scipy, torch
+import recbole_spec
+cuda = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
+print(f"python ok: torch {torch.__version__} (CUDA device: {cuda}), numpy {numpy.__version__}, "
+      f"pandas {pandas.__version__}, scipy {scipy.__version__}, recbole {recbole.__version__} "
+      f"from {recbole.__file__}")
+PYEOF
+    [ $? -eq 0 ] || return 1
+    local models
+    models=$("$PY" -c "from recbole_spec import list_models; print(' '.join(list_models()))")
+    step "pytest -m gpu" 300 "$PY" -m pytest -q -m gpu -p no:cacheprovider tests/
+    for model in $models; do
+        step "$model: 1 epoch on citeulike ($DEVICE)" "$EPOCH_LIMIT" "$PY" -m recbole_spec run \
+            --model="$model" --dataset=citeulike --epochs=1 --gpu_id="$GPU_ID" \
+            --checkpoint_dir=/tmp/recbole_spec_gpu_check --eval_batch_size=4096000
+    done
+    optional_bench benchmarks/bench_eval.py 120 --dataset=citeulike --model=DirectSpecPlus
+    optional_bench benchmarks/bench_epoch.py 120 --dataset=citeulike --epochs=3
+    echo "=== summary ($MODE, ${SECONDS}s in all)"
+    printf '%s\n' "${SUMMARY[@]}"
+    [ "$FAILED" -eq 0 ]
+}
+
+case "$MODE" in
+    prepare)
+        prepare
+        ;;
+    device)
+        PY=${PYTHON:-python3} DEVICE=cuda GPU_ID=0 EPOCH_LIMIT=120
+        mkdir -p "${OUT:-/tmp/gpu_check_out}"
+        run_checks 2>&1 | tee "${OUT:-/tmp/gpu_check_out}/gpu_check.log"
+        exit "${PIPESTATUS[0]}"
+        ;;
+    dry-run)
+        PY=${PYTHON:-.venv-modern/bin/python} DEVICE=cpu GPU_ID="" EPOCH_LIMIT=400
+        export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+        run_checks
+        ;;
+    *)
+        echo "usage: $0 prepare | device | dry-run" >&2
+        exit 2
+        ;;
+esac
