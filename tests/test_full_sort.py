@@ -114,7 +114,15 @@ def _both(trainer, loader, monkeypatch: pytest.MonkeyPatch) -> tuple[dict, dict]
         calls.append(result is not None)
         return result
 
+    structs = []
+    evaluate = trainer.evaluator.evaluate
+
+    def keep_struct(struct):
+        structs.append(struct)
+        return evaluate(struct)
+
     monkeypatch.setattr(full_sort, "evaluate_full_sort", spy)
+    monkeypatch.setattr(trainer.evaluator, "evaluate", keep_struct)
     trainer.config["fast_eval"] = True
     fast = dict(trainer.evaluate(loader, load_best_model=False))
     assert calls == [True], "the fast evaluator did not run"
@@ -122,6 +130,12 @@ def _both(trainer, loader, monkeypatch: pytest.MonkeyPatch) -> tuple[dict, dict]
     slow = dict(trainer.evaluate(loader, load_best_model=False))
     assert calls == [True], "fast_eval=False must use RecBole's evaluator"
     trainer.config["fast_eval"] = True
+    ours, theirs = structs
+    for key in ("rec.topk", "rec.items", "rec.meanrank"):
+        assert (key in ours) == (key in theirs)
+        if key in ours:  # the very tensors RecBole's metrics read, dtype included
+            assert ours[key].dtype == theirs[key].dtype
+            assert torch.equal(ours[key], theirs[key])
     return fast, slow
 
 
