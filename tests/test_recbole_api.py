@@ -149,3 +149,13 @@ def test_only_files_this_process_wrote_are_unpickled(tmp_path: Path) -> None:
     torch.save({"config": Namespace(y=2)}, ours)  # replaced since this process wrote it
     with pytest.raises(Exception, match="[Ww]eights only load failed"):
         module.torch.load(ours)
+
+
+def test_recbole_config_finds_the_bundled_ml_100k(workdir: Path) -> None:
+    """No download: a plugin model on ml-100k reads the copy inside the recbole wheel (as
+    RecBole's own models do)."""
+    from recbole_spec.paths import recbole_example_dir
+
+    config = Config(model=BPRMF, dataset="ml-100k", config_dict={"state": "WARNING"})
+    assert Path(config["data_path"]).resolve() == recbole_example_dir() / "ml-100k"
+    assert create_dataset(config).inter_num == 100000
