@@ -10,7 +10,8 @@ two-block checkerboard (``tests/conftest.py``) and must then:
 - reload from the run's checkpoint into a freshly built model with identical full-sort scores.
 
 Every model and every variant (encoder x loss x stable-rank term) gets finite, non-zero
-gradients after one training batch, ``predict``/``full_sort_predict`` agreement and a
+gradients after one training batch, negatives in its batches exactly when its objective declares
+``uses_negatives``, ``predict``/``full_sort_predict`` agreement and a
 ``save_checkpoint``/``load_checkpoint`` round trip, without a training run.
 """
 
@@ -200,6 +201,14 @@ def test_finite_gradients_after_one_batch(built: tuple[Any, Any, Any]) -> None:
         grads.append(grad)
     assert grads and any(grad.abs().sum() > 0 for grad in grads)
     model.zero_grad(set_to_none=True)
+
+
+def test_negatives_are_sampled_exactly_when_the_objective_declares_them(
+    built: tuple[Any, Any, Any],
+) -> None:
+    _, train_data, model = built
+    batch = next(iter(train_data))
+    assert (model.NEG_ITEM_ID in batch) is model.objective.uses_negatives
 
 
 def test_untrained_predict_matches_full_sort(built: tuple[Any, Any, Any]) -> None:
