@@ -111,12 +111,14 @@ def build_config(
 def load_data(config: SpecConfig) -> tuple[Any, Any, Any, Any]:
     """RecBole's dataset and its train / valid / test loaders for ``config``.
 
-    Refuses RecBole's pickled dataset caches, which would load arbitrary objects.
+    Seeds with ``config['seed']`` first, so every call gives the same (random) split. Refuses
+    RecBole's pickled dataset caches, which would load arbitrary objects.
 
     Returns:
         ``(dataset, train_data, valid_data, test_data)``.
     """
     from recbole.data import create_dataset, data_preparation
+    from recbole.utils import init_seed
 
     _check_no_pickled_cache(config)
     stale = Path(config["checkpoint_dir"]) / f"{config['dataset']}-Dataset.pth"
@@ -126,6 +128,7 @@ def load_data(config: SpecConfig) -> tuple[Any, Any, Any, Any]:
             "delete it or pass --checkpoint_dir=<another folder>"
         )
     _quiet_recbole_warnings()
+    init_seed(config["seed"], config["reproducibility"])  # a random split comes out the same
     dataset = create_dataset(config)
     train_data, valid_data, test_data = data_preparation(config, dataset)
     return dataset, train_data, valid_data, test_data

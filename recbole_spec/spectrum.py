@@ -184,9 +184,6 @@ def build_splits(config: Any) -> tuple[Any, Any, Any]:
     Seeds with ``config['seed']`` right before loading, as :func:`recbole_spec.pipeline.run`
     does, so a random split comes out identical.
     """
-    from recbole.utils import init_seed
-
-    init_seed(config["seed"], config["reproducibility"])
     return load_data(config)[1:]
 
 
