@@ -69,7 +69,7 @@ TUNE=$!
 
 # both trials report -> one of them runs on the second node
 for _ in $(seq 1 300); do
-    reported=$(find "$WORK/out/search" -name progress.csv -size +0 2>/dev/null | wc -l)
+    reported=$( (find "$WORK/out/search" -name progress.csv -size +0 2>/dev/null || true) | wc -l)
     [ "$reported" -ge 2 ] && break
     kill -0 "$TUNE" 2>/dev/null || break
     sleep 1
