@@ -53,22 +53,41 @@ def ray_env(base: Path) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(autouse=True, scope="session")
-def isolated_outputs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Issue 12.9: the suite writes only under pytest's temporary folders.
+RAY_SOCKET_ROOM = 66
+"""Bytes Ray appends to its temp dir for its longest socket path (``/session_<date>_<time>_<pid>
+/sockets/plasma_store``: 61 with a 4-digit pid, 64 with a 7-digit one); the OS allows 107."""
 
-    Ray's session folders, Tune's default results folder and RecBole's ``log/`` and
-    ``log_tensorboard/`` (written relative to the working directory) go under the session's
-    temporary folder. Ray's Unix sockets need a short path (about 107 bytes), so when that
-    folder is too deep Ray gets a fresh folder under the system temp, removed at the end.
+
+@pytest.fixture(scope="session")
+def ray_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A short folder for Ray's session folders: the basetemp, or a fresh one if that is deep.
+
+    A fresh folder (under the system temp) is removed at the end of the session.
     """
     base = tmp_path_factory.getbasetemp()
-    short = None
-    if len(str(base)) > 60:
-        short = Path(tempfile.mkdtemp(prefix="rs-"))
+    if len(str(base)) + len("/ray/s00") + RAY_SOCKET_ROOM <= 107:
+        yield base
+        return
+    short = Path(tempfile.mkdtemp(prefix="rs-"))
+    try:
+        yield short
+    finally:
+        shutil.rmtree(short, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def isolated_outputs(tmp_path_factory: pytest.TempPathFactory, ray_root: Path) -> Iterator[Path]:
+    """Issue 12.9: the suite writes only under pytest's temporary folders.
+
+    Ray's session folders (``ray_root/ray``), Tune's default results folder and RecBole's
+    ``log/`` and ``log_tensorboard/`` (written relative to the working directory) go under the
+    session's temporary folder.
+    """
+    base = tmp_path_factory.getbasetemp()
     mp = pytest.MonkeyPatch()
-    for key, value in ray_env(short or base).items():
+    for key, value in ray_env(base).items():
         mp.setenv(key, value)
+    mp.setenv("RAY_TMPDIR", str(ray_root / "ray"))
     cwd = base / "cwd"
     cwd.mkdir(exist_ok=True)
     mp.chdir(cwd)
@@ -76,8 +95,6 @@ def isolated_outputs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]
         yield base
     finally:
         mp.undo()
-        if short is not None:
-            shutil.rmtree(short, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

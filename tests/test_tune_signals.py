@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -25,9 +24,16 @@ SPACE = "learning_rate: {type: loguniform, low: 1.0e-3, high: 1.0e-2}\n"
 
 
 @pytest.fixture()
-def ray_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def ray_dir(ray_root: Path) -> Path:
     """A short folder for Ray's session (its Unix socket paths must stay under 107 bytes)."""
-    return Path(tempfile.mkdtemp(prefix="r", dir=tmp_path_factory.getbasetemp()))
+    for n in range(100):
+        path = ray_root / "ray" / f"s{n:02d}"
+        try:
+            path.mkdir(parents=True)
+            return path
+        except FileExistsError:
+            continue
+    raise RuntimeError(f"no free session folder under {ray_root / 'ray'}")
 
 
 def start_search(tmp: Path, ray_tmp: Path, data_root: Path, *extra: str) -> subprocess.Popen:
