@@ -21,9 +21,9 @@ from recbole_spec.encoders import ENCODERS, INIT_SCHEMES, build_encoder
 from recbole_spec.objectives.base import Batch
 from recbole_spec.regularizers.l2 import l2_penalty
 from recbole_spec.regularizers.stable_rank import StableRankRegularizer
+from recbole_spec.training.optim import resolve_sparse_grad
 from recbole_spec.validation import ConfigError, check_choice, check_number, check_positive
 
-SPARSE_LEARNERS = ("sgd", "sparse_adam", "adagrad")
 TRAIN_SAMPLERS = ("interaction", "user_uniform")
 
 
@@ -82,8 +82,7 @@ class SpecRecommender(GeneralRecommender):
         check_number(config, "stable_rank_weight", owner, low=0, example=1.0)
         check_number(config, "warm_start_epochs", owner, low=0, integer=True, example=5)
         check_positive(config, "warm_start_patience", owner, integer=True, example=2)
-        if config["sparse_grad"] and str(config["learner"]).lower() not in SPARSE_LEARNERS:
-            check_choice(config, "learner", owner, SPARSE_LEARNERS)
+        config["sparse_grad"] = resolve_sparse_grad(config, owner, encoder)
         config["train_sampler"] = check_choice(config, "train_sampler", owner, TRAIN_SAMPLERS)
         check_number(config, "lr_decay", owner, low=0, low_open=True, high=1, example=0.9995)
         cls.check_model_config(config)

@@ -1,19 +1,72 @@
-"""Plain SGD that applies sparse gradients row by row, without coalescing them.
+r"""Optimisers that read and write only the embedding rows a batch touches.
 
-``torch.optim.SGD`` accepts the sparse gradients of ``nn.Embedding(sparse=True)`` but coalesces
-(sorts and merges) them at every step: about 0.3 ms of a 1.5 ms DirectSpec+ step on CiteULike
-here. ``index_add_`` applies the uncoalesced rows directly (repeated rows simply add up), which
-is the same update. Dense gradients take the ordinary path.
+:class:`RowSGD`: plain SGD on sparse gradients without coalescing them. ``torch.optim.SGD``
+coalesces (sorts and merges) sparse gradients at every step, about 0.3 ms of a 1.5 ms
+DirectSpec+ step on CiteULike here; ``index_add_`` applies the uncoalesced rows directly
+(repeated rows add up), which is the same update.
+
+:class:`RowAdam`: **dense Adam** (``torch.optim.Adam``, no weight decay), computed on the touched
+rows only. In dense Adam a row that a batch does not touch still moves: its gradient is zero,
+so for every skipped step :math:`\tau` its moments decay and it takes a momentum-only step
+
+.. math::
+    m \leftarrow \beta_1 m, \quad v \leftarrow \beta_2 v, \quad
+    p \leftarrow p - \frac{\eta_\tau}{1-\beta_1^\tau}\,
+    \frac{m}{\sqrt{v} / \sqrt{1-\beta_2^\tau} + \epsilon}.
+
+After :math:`k` skipped steps since the row's last update at step :math:`s` the row has moved by
+
+.. math::
+    \Delta = \sum_{j=1}^{k} \frac{a_{s+j} \beta_1^j\, m}{\beta_2^{j/2} \sqrt v / c_{s+j} +
+    \epsilon}
+    = \frac{m}{\sqrt v} \sum_{n \ge 0} (-x)^n W_n(s, k), \qquad
+    W_n = \sum_{j=1}^{k} a_{s+j}\, c_{s+j}^{n+1}
+          \Big(\frac{\beta_1}{\beta_2^{(n+1)/2}}\Big)^j,
+
+with :math:`a_\tau = \eta_\tau / (1-\beta_1^\tau)`, :math:`c_\tau = \sqrt{1-\beta_2^\tau}` and
+:math:`x = \epsilon / \sqrt v`: per row, :math:`m` and :math:`v` are what they were at step
+:math:`s`, and the :math:`W_n` are scalars shared by every row last updated at step :math:`s`.
+``RowAdam`` keeps :math:`W_n(t-k, k)` for every :math:`k` up to a horizon :math:`J` (a length-J
+vector updated in O(J) per step) and :math:`W_n(s, J)` for older :math:`s`; terms beyond
+:math:`J` are below :math:`10^{-16}` of the first (:math:`J \approx 360` for the default betas).
+When a row is read again (a forward pre-hook on the embedding, so the batch's forward pass sees
+exactly the values dense Adam would have) it is brought up to date with :math:`\Delta`,
+:math:`m \beta_1^k` and :math:`v \beta_2^k`; the step then applies Adam to the touched rows
+exactly as ``torch.optim.Adam`` does. Four terms of the series are used (relative error below
+:math:`10^{-8}` where :math:`x\, c / \beta_2^{J/2} \le 0.01`); elements beyond that radius
+(tiny :math:`v`) are summed term by term. :meth:`RowAdam.catch_up` brings every row up to date
+(before evaluation and checkpoints); the trainer calls it after every epoch.
+
+So the parameters equal dense Adam's up to float rounding order (tests compare with
+``torch.optim.Adam`` after hundreds of steps, gaps longer than :math:`J` included), while a step
+costs :math:`O((B + J) d)` instead of :math:`O((|U| + |I|) d)`.
+
+This is not ``torch.optim.SparseAdam`` (RecBole's ``learner: sparse_adam``), a *lazy* Adam:
+an untouched row does not move at all and its moments do not decay, so each gradient drives one
+step of size ~ :math:`\eta (1-\beta_1)/\sqrt{1-\beta_2}` instead of dense Adam's momentum tail
+worth ~ :math:`1/(1-\beta_1) = 10` such steps: rows touched once per hundreds of steps (every row
+of a large table) learn about ten times slower.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
-from typing import Optional
+from typing import Any, Optional
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 from torch.optim import Optimizer
+
+SERIES_TERMS = 11
+"""Power sums kept per step: ``W_0 .. W_10`` (central moments ``M_0 .. M_9`` are summed,
+``M_10`` bounds the remainder)."""
+SERIES_TOL = 1e-8
+"""Rows whose remainder bound exceeds this relative error take the plain series or the sum."""
+TAYLOR_RADIUS = 0.05
+"""The plain series in ``x`` is used where ``x q_max <= 0.05`` (remainder ``<= 1e-9``)."""
+HORIZON_TOL = 1e-16
+"""Momentum tails below this fraction of the first term are dropped (defines ``J``)."""
 
 
 class RowSGD(Optimizer):
@@ -44,3 +97,445 @@ class RowSGD(Optimizer):
                 else:
                     param.add_(grad, alpha=-lr)
         return loss
+
+
+class _Constants:
+    """Per-betas constants: horizon ``J``, ratios ``beta1 / beta2^((n+1)/2)`` and their powers."""
+
+    def __init__(self, beta1: float, beta2: float) -> None:
+        self.beta1, self.beta2 = beta1, beta2
+        ratios = [beta1 / beta2 ** ((n + 1) / 2) for n in range(SERIES_TERMS)]
+        top = max(ratios)
+        self.horizon = 1 if top == 0 else math.ceil(math.log(HORIZON_TOL) / math.log(top))
+        exponents = torch.arange(self.horizon + 1, dtype=torch.float64)
+        self.powers = torch.tensor(ratios, dtype=torch.float64).unsqueeze(1) ** exponents
+        self.q_max = beta2 ** (-self.horizon / 2)  # largest q_j (c_tau <= 1)
+        size = SERIES_TERMS
+        self._exponents = torch.tensor(
+            [[max(n - k, 0) for k in range(size)] for n in range(size)], dtype=torch.float64
+        )
+        self._coefficients = torch.tensor(
+            [[math.comb(n, k) if k <= n else 0 for k in range(size)] for n in range(size)],
+            dtype=torch.float64,
+        )
+        self._on: dict[torch.device, Tensor] = {}
+        self._tables: dict[torch.device, tuple[Tensor, Tensor]] = {}
+
+    def powers_on(self, device: torch.device) -> Tensor:
+        """``powers`` (``[SERIES_TERMS, J + 1]``, float64) on ``device``."""
+        if device not in self._on:
+            self._on[device] = self.powers.to(device)
+        return self._on[device]
+
+    def moment_tables(self, device: torch.device) -> tuple[Tensor, Tensor]:
+        """``(n - k)`` exponents and binomials ``C(n, k)`` (``[SERIES_TERMS, SERIES_TERMS]``)."""
+        if device not in self._tables:
+            self._tables[device] = (self._exponents.to(device), self._coefficients.to(device))
+        return self._tables[device]
+
+    def decays(self, lag: Tensor) -> Tensor:
+        """``[beta1^lag, beta2^lag]`` (``[2, rows]``, float64)."""
+        bases = torch.tensor([[self.beta1], [self.beta2]], dtype=torch.float64, device=lag.device)
+        return bases ** lag.to(torch.float64).unsqueeze(0)
+
+
+def _central_moments(
+    sums: Tensor, consts: _Constants, state: dict[str, Any], last: Tensor, lag: Tensor
+) -> tuple[Tensor, Tensor, Optional[Tensor]]:
+    r"""Re-centre the power sums ``W_n = sum_j w_j q_j^(n+1)`` at ``q0 = W_1 / W_0``.
+
+    Returns ``q0`` (``[rows]``), the central moments ``M_n = sum_j w_j q_j (q_j - q0)^n``
+    (``[SERIES_TERMS - 1, rows]``; the last one only bounds the remainder) and a mask of the
+    rows whose series may not reach :data:`SERIES_TOL` (``None`` when there are none). Since
+    ``z = x / (1 + x q0) < 1 / q0`` for every ``x >= 0``, the remainder after the moments used
+    is at most ``M_K / (q0^K M_0 (1 - rho))`` relative, ``rho = max_j |q_j - q0| / q0``.
+    """
+    terms = SERIES_TERMS - 1
+    w0 = sums[0]
+    safe = torch.where(w0 > 0, w0, 1.0)
+    centre = torch.where(w0 > 0, sums[1] / safe, 1.0)
+    exponents, coefficients = consts.moment_tables(sums.device)
+    powers = (-centre).unsqueeze(0) ** exponents.reshape(-1, 1)  # [(n, k), rows]
+    moments = (
+        (powers.view(SERIES_TERMS, SERIES_TERMS, -1) * coefficients.unsqueeze(-1))
+        .mul_(sums.unsqueeze(0))
+        .sum(1)
+    )
+    stacked = moments[:terms]
+    raw = state["raw"]
+    span = lag.clamp(max=consts.horizon)
+    first = (last - state["base"]).clamp(0, raw.shape[1] - 1)
+    final = (last - state["base"] + span - 1).clamp(0, raw.shape[1] - 1)
+    q_low = raw[1][first] / consts.beta2**0.5
+    q_high = raw[1][final] / consts.beta2 ** (span.to(torch.float64) / 2)
+    rho = torch.maximum(q_high - centre, centre - q_low).div_(centre)
+    bound = moments[terms].abs() / (centre**terms * safe * (1 - rho).clamp_min(1e-12))
+    inexact = (w0 > 0) & ((rho >= 0.9) | (bound > SERIES_TOL))
+    return centre, stacked, (inexact if bool(inexact.any()) else None)
+
+
+class RowAdam(Optimizer):
+    r"""Dense Adam computed on the rows a batch touches (see the module docstring).
+
+    Sparse gradients (``nn.Embedding(sparse=True)``) update the touched rows and leave the others
+    lagging until they are read (:func:`attach_row_sync` installs the read hooks) or
+    :meth:`catch_up` is called; dense gradients take torch's Adam step on the whole tensor. No
+    weight decay (it would give every row a gradient), no AMSGrad.
+
+    Args:
+        params: parameters to optimise (embedding tables: rows along dimension 0).
+        lr: learning rate (default: 1e-3).
+        betas: ``(beta1, beta2)`` (default: ``(0.9, 0.999)``); ``beta1 < beta2^5.5``.
+        eps: term added to the denominator (default: 1e-8).
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Tensor],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+    ) -> None:
+        beta1, beta2 = (float(b) for b in betas)
+        if not lr > 0:
+            raise ValueError(f"RowAdam: 'lr' must be > 0 (got {lr})")
+        if not (0 <= beta1 < 1 and 0 < beta2 < 1 and beta1 < beta2 ** (SERIES_TERMS / 2)):
+            raise ValueError(f"RowAdam: betas must satisfy 0 <= b1 < b2^5.5 < 1 (got {betas})")
+        if not eps >= 0:
+            raise ValueError(f"RowAdam: 'eps' must be >= 0 (got {eps})")
+        super().__init__(params, {"lr": lr, "betas": (beta1, beta2), "eps": float(eps)})
+        self._constants: dict[tuple[float, float], _Constants] = {}
+        self._groups: dict[int, dict[str, Any]] = {}
+
+    # ----------------------------------------------------------------------------- state
+    def _group_of(self, param: Tensor) -> dict[str, Any]:
+        key = id(param)
+        if key not in self._groups:
+            self._groups = {id(p): g for g in self.param_groups for p in g["params"]}
+        return self._groups[key]
+
+    def _consts(self, group: dict[str, Any]) -> _Constants:
+        betas = tuple(group["betas"])
+        if betas not in self._constants:
+            self._constants[betas] = _Constants(*betas)
+        return self._constants[betas]
+
+    def _state(self, param: Tensor) -> dict[str, Any]:
+        state = self.state[param]
+        if not state:
+            consts = self._consts(self._group_of(param))
+            wide = {"dtype": torch.float64, "device": param.device}
+            state["step"] = 0
+            state["base"] = 0  # every row is up to date at step `base` or later
+            state["exp_avg"] = torch.zeros_like(param, memory_format=torch.preserve_format)
+            state["exp_avg_sq"] = torch.zeros_like(param, memory_format=torch.preserve_format)
+            state["last"] = torch.zeros(param.shape[0], dtype=torch.long, device=param.device)
+            state["window"] = torch.zeros(SERIES_TERMS, consts.horizon + 1, **wide)
+            state["tail"] = torch.zeros(SERIES_TERMS, 64, **wide)  # W_n(s, J), s = base + i
+            state["raw"] = torch.zeros(2, 64, **wide)  # (a_tau, c_tau), tau = base + 1 + i
+        return state
+
+    def state_dict(self) -> dict[str, Any]:
+        """Torch's state dict; the row bookkeeping travels bit-exact under ``"row_adam"``.
+
+        (``Optimizer.load_state_dict`` casts every state tensor to the parameter's dtype, which
+        would round the float64 series and the int64 row steps.)
+        """
+        packed = super().state_dict()
+        exact: dict[int, dict[str, Tensor]] = {}
+        for index, state in list(packed["state"].items()):
+            if "window" not in state:
+                continue
+            used_raw = state["step"] - state["base"]
+            used_tail = max(0, used_raw - (state["window"].shape[1] - 1) + 1)
+            exact[index] = {
+                "last": state["last"].clone(),
+                "window": state["window"].clone(),
+                "raw": state["raw"][:, :used_raw].clone(),
+                "tail": state["tail"][:, :used_tail].clone(),
+            }
+            packed["state"][index] = {k: v for k, v in state.items() if k not in exact[index]}
+        packed["row_adam"] = exact
+        return packed
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Inverse of :meth:`state_dict`."""
+        exact = state_dict.get("row_adam", {})
+        super().load_state_dict({k: v for k, v in state_dict.items() if k != "row_adam"})
+        self._groups = {}
+        params = [p for group in self.param_groups for p in group["params"]]
+        for index, saved in exact.items():
+            param = params[int(index)]
+            state = self.state[param]
+            for key, value in saved.items():
+                value = value.to(param.device)
+                if key in ("raw", "tail") and value.shape[1] == 0:
+                    value = value.new_zeros(value.shape[0], 64)
+                state[key] = value.clone()
+
+    # ------------------------------------------------------------------------- catch-up
+    def _series(self, state: dict[str, Any], last: Tensor, lag: Tensor) -> Tensor:
+        """``W_n(last, lag)`` for each row: ``[SERIES_TERMS, rows]`` float64."""
+        window, tail = state["window"], state["tail"]
+        horizon = window.shape[1] - 1
+        near = window[:, lag.clamp(max=horizon)]
+        offset = (last - state["base"]).clamp(0, tail.shape[1] - 1)
+        return torch.where(lag > horizon, tail[:, offset], near)
+
+    def _exact(
+        self,
+        state: dict[str, Any],
+        consts: _Constants,
+        eps: float,
+        last: Tensor,
+        lag: Tensor,
+        m: Tensor,
+        root_v: Tensor,
+    ) -> Tensor:
+        """Term-by-term momentum displacement of single elements (rows' ``last``/``lag``)."""
+        horizon = min(consts.horizon, int(lag.max()))
+        j = torch.arange(1, horizon + 1, device=m.device, dtype=torch.long)
+        total = torch.zeros(m.shape[0], dtype=torch.float64, device=m.device)
+        raw = state["raw"]
+        for start in range(0, m.shape[0], 2048):
+            sl = slice(start, start + 2048)
+            steps = j.unsqueeze(0)
+            valid = steps <= lag[sl].unsqueeze(1)
+            col = (last[sl].unsqueeze(1) - state["base"] + steps - 1).clamp(0, raw.shape[1] - 1)
+            size, c = raw[0][col], raw[1][col]
+            jf = steps.to(torch.float64)
+            numerator = size * consts.beta1**jf * m[sl].double().unsqueeze(1)
+            denominator = consts.beta2 ** (jf / 2) * root_v[sl].double().unsqueeze(1) / c + eps
+            total[sl] = torch.where(valid, numerator / denominator, 0.0).sum(1)
+        return total
+
+    def _bring_up(self, param: Tensor, rows: Optional[Tensor]) -> None:
+        """Apply the skipped momentum-only steps to ``rows`` (all rows when ``None``)."""
+        state = self._state(param)
+        now = state["step"]
+        if state["base"] == now:
+            return
+        last = state["last"] if rows is None else state["last"][rows]
+        lag = now - last
+        if rows is not None and not bool((lag > 0).any()):
+            return
+        group = self._group_of(param)
+        consts = self._consts(group)
+        eps = group["eps"]
+        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+        m = exp_avg if rows is None else exp_avg[rows]
+        v = exp_avg_sq if rows is None else exp_avg_sq[rows]
+        sums = self._series(state, last, lag)  # [SERIES_TERMS, rows] float64
+        centre, moments, exact_rows = _central_moments(sums, consts, state, last, lag)
+        scalars = torch.cat([centre.unsqueeze(0), moments, consts.decays(lag)]).to(param.dtype)
+        scalars = scalars.unsqueeze(-1)
+        centre, moments, decay1, decay2 = (
+            scalars[0],
+            scalars[1:SERIES_TERMS],
+            scalars[-2],
+            scalars[-1],
+        )
+        # move = m / sqrt(v) * sum_n (-z)^n M_n / (1 + x q0), x = eps / sqrt(v), z = x / (1 + x q0)
+        inv_root = v.sqrt().reciprocal_()
+        x = inv_root * eps
+        denom = torch.addcmul(torch.ones_like(x), x, centre)
+        neg_z = torch.div(x, denom).neg_()
+        poly = moments[-1].expand_as(neg_z)
+        for n in range(SERIES_TERMS - 3, -1, -1):
+            poly = torch.addcmul(moments[n], neg_z, poly)
+        move = poly.mul_(m).mul_(inv_root).div_(denom)
+        move = torch.where(m != 0, move, 0.0)  # v = 0 (row never touched): no momentum
+        if exact_rows is not None:
+            # Early in training c_tau still varies across the window: there, the plain series
+            # in x (sum_n (-x)^n W_n) where x q_max <= TAYLOR_RADIUS, else term by term.
+            flagged = exact_rows.unsqueeze(1) & (m != 0)
+            small = flagged & (x <= TAYLOR_RADIUS / consts.q_max)
+            row_of, col = small.nonzero(as_tuple=True)
+            if row_of.numel():
+                weights = sums[:, row_of]
+                xs = x[row_of, col].to(torch.float64)
+                plain = weights[-1]
+                for n in range(SERIES_TERMS - 2, -1, -1):
+                    plain = weights[n] - xs * plain
+                scale = (m[row_of, col] * inv_root[row_of, col]).to(torch.float64)
+                move[row_of, col] = (scale * plain).to(param.dtype)
+            row_of, col = (flagged & ~small).nonzero(as_tuple=True)
+            if row_of.numel():
+                move[row_of, col] = self._exact(
+                    state, consts, eps, last[row_of], lag[row_of], m[row_of, col],
+                    v[row_of, col].sqrt(),
+                ).to(param.dtype)
+        if rows is None:
+            param.sub_(move)
+            exp_avg.mul_(decay1)
+            exp_avg_sq.mul_(decay2)
+            self._rebase(state)
+        else:
+            param.index_copy_(0, rows, param[rows] - move)
+            exp_avg.index_copy_(0, rows, m * decay1)
+            exp_avg_sq.index_copy_(0, rows, v * decay2)
+            state["last"].index_fill_(0, rows, now)
+
+    @staticmethod
+    def _rebase(state: dict[str, Any]) -> None:
+        """Every row is up to date now: forget the per-step history."""
+        state["last"].fill_(state["step"])
+        state["base"] = state["step"]
+        state["window"].zero_()
+
+    @torch.no_grad()
+    def catch_up_rows(self, param: Tensor, ids: Tensor) -> None:
+        """Bring the rows ``ids`` (any shape, repeats allowed) of ``param`` up to date."""
+        if param in self._param_set():
+            self._bring_up(param, torch.unique(ids.reshape(-1)))
+
+    @torch.no_grad()
+    def catch_up(self) -> None:
+        """Bring every row of every parameter up to date (before evaluation or a checkpoint)."""
+        for group in self.param_groups:
+            for param in group["params"]:
+                if self.state.get(param):
+                    self._bring_up(param, None)
+
+    def _param_set(self) -> set[Tensor]:
+        if not hasattr(self, "_params_cache") or len(self._params_cache) != sum(
+            len(g["params"]) for g in self.param_groups
+        ):
+            self._params_cache = {p for g in self.param_groups for p in g["params"]}
+        return self._params_cache
+
+    # ----------------------------------------------------------------------------- step
+    def _record(self, state: dict[str, Any], consts: _Constants, size: float, c: float) -> None:
+        """Append step ``state['step']``'s scalars to the series window, tail and raw log."""
+        now, base, horizon = state["step"], state["base"], consts.horizon
+        used = now - base
+        for key, rows in (("raw", 2), ("tail", SERIES_TERMS)):
+            if state[key].shape[1] < used:
+                grown = state[key].new_zeros(rows, 2 * state[key].shape[1] + used)
+                grown[:, : state[key].shape[1]] = state[key]
+                state[key] = grown
+        state["raw"][0, used - 1] = size
+        state["raw"][1, used - 1] = c
+        window = state["window"]
+        scalars = window.new_tensor([size * c ** (n + 1) for n in range(SERIES_TERMS)])
+        powers = consts.powers_on(window.device)
+        shifted = torch.addcmul(window[:, :-1], scalars.unsqueeze(1), powers[:, 1:])
+        window[:, 1:] = shifted
+        window[:, 0] = 0.0
+        if used >= horizon:
+            state["tail"][:, used - horizon] = window[:, horizon]
+
+    @torch.no_grad()
+    def step(self, closure: Optional[Callable[[], float]] = None) -> Optional[float]:
+        """One Adam step: touched rows for sparse gradients, the whole tensor for dense ones."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            beta1, beta2 = group["betas"]
+            eps, lr = group["eps"], group["lr"]
+            consts = self._consts(group)
+            for param in group["params"]:
+                grad = param.grad
+                if grad is None:
+                    continue
+                state = self._state(param)
+                if grad.is_sparse:
+                    rows, inverse = torch.unique(grad._indices()[0], return_inverse=True)
+                    values = grad._values()
+                    grad = values.new_zeros((rows.shape[0], *values.shape[1:]))
+                    grad.index_add_(0, inverse, values)
+                    self._bring_up(param, rows)
+                    exp_avg, exp_avg_sq = state["exp_avg"][rows], state["exp_avg_sq"][rows]
+                    target = param[rows]
+                else:
+                    self._bring_up(param, None)
+                    rows = None
+                    exp_avg, exp_avg_sq, target = state["exp_avg"], state["exp_avg_sq"], param
+                state["step"] += 1
+                now = state["step"]
+                # torch.optim.Adam's single-tensor update, operation for operation
+                exp_avg.lerp_(grad, 1 - beta1)
+                exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+                bias_correction1 = 1 - beta1**now
+                bias_correction2 = 1 - beta2**now
+                step_size = lr / bias_correction1
+                bias_correction2_sqrt = bias_correction2**0.5
+                denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
+                target.addcdiv_(exp_avg, denom, value=-step_size)
+                if rows is None:
+                    self._rebase(state)
+                    continue
+                param.index_copy_(0, rows, target)
+                state["exp_avg"].index_copy_(0, rows, exp_avg)
+                state["exp_avg_sq"].index_copy_(0, rows, exp_avg_sq)
+                state["last"].index_fill_(0, rows, now)
+                self._record(state, consts, step_size, bias_correction2_sqrt)
+        return loss
+
+
+def attach_row_sync(model: nn.Module, optimizer: Optimizer) -> list[Any]:
+    """Make every sparse embedding lookup read up-to-date rows (a no-op for other optimisers).
+
+    Installs a forward pre-hook on each ``nn.Embedding(sparse=True)`` whose table ``optimizer``
+    (a :class:`RowAdam`) updates lazily, so the rows a batch reads carry every momentum step that
+    dense Adam would already have applied. Returns the hook handles (``handle.remove()``).
+    """
+    if not isinstance(optimizer, RowAdam):
+        return []
+    handles = []
+    managed = optimizer._param_set()
+    for module in model.modules():
+        if isinstance(module, nn.Embedding) and module.sparse and module.weight in managed:
+
+            def sync(mod: nn.Module, args: tuple[Tensor, ...]) -> None:
+                optimizer.catch_up_rows(mod.weight, args[0])
+
+            handles.append(module.register_forward_pre_hook(sync))
+    return handles
+
+
+ROW_LEARNERS = ("adam", "sgd", "sparse_adam", "adagrad")
+"""Learners that take the MF encoder's sparse gradients: ``adam`` -> :class:`RowAdam`, ``sgd`` ->
+:class:`RowSGD` (both: dense semantics), ``sparse_adam`` -> ``torch.optim.SparseAdam`` (lazy),
+``adagrad`` -> ``torch.optim.Adagrad`` (exact: an untouched row's Adagrad update is zero)."""
+
+
+def resolve_sparse_grad(config: Any, owner: str, encoder: str) -> bool:
+    """Resolve ``sparse_grad`` (``auto`` | true | false) to a bool, validating the learner.
+
+    ``auto`` is true for the MF encoder when the learner takes sparse gradients and there is no
+    weight decay (weight decay gives every row a gradient at every step); else false. An
+    explicit true needs such a learner and, except for ``sparse_adam`` (which ignores it), no
+    weight decay.
+    """
+    from recbole_spec.validation import ConfigError, check_choice
+
+    value = config["sparse_grad"]
+    learner = str(config["learner"]).lower()
+    decay = float(config["weight_decay"] or 0.0)
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered not in ("auto", "true", "false"):
+            raise ConfigError(
+                f"{owner}: 'sparse_grad' must be auto, True or False (got {value!r}); "
+                "pass --sparse_grad=auto"
+            )
+        if lowered == "auto":
+            return encoder == "mf" and (
+                learner == "sparse_adam" or (learner in ROW_LEARNERS and decay == 0)
+            )
+        value = lowered == "true"
+    if not value:
+        return False
+    if learner not in ROW_LEARNERS:
+        check_choice(config, "learner", owner, ROW_LEARNERS)
+    if decay > 0 and learner != "sparse_adam":
+        raise ConfigError(
+            f"{owner}: 'sparse_grad: True' updates only the rows a batch touches, but "
+            f"weight_decay={decay} gives every row a gradient at every step; pass "
+            "--weight_decay=0 (and --reg_weight for an L2 on the batch rows) or "
+            "--sparse_grad=False"
+        )
+    return True
