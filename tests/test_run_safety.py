@@ -199,3 +199,30 @@ def test_console_shows_a_short_summary_and_the_log_keeps_the_rest(
     assert "test:" in text
     log_file = next(Path("log").rglob("*.log"))
     assert "gpu_id" in log_file.read_text()
+
+
+def test_progress_lines_are_throttled_and_estimate_the_time_left(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from types import SimpleNamespace
+
+    from recbole_spec.training import progress
+
+    clock = iter(range(0, 10_000, 5))  # every perf_counter() call is 5 s later
+    monkeypatch.setattr(progress.time, "perf_counter", lambda: float(next(clock)))
+    bar = progress.ConsoleProgress(interval=10)
+    trainer = SimpleNamespace(
+        epochs=100, start_epoch=0, valid_metric="NDCG@20", valid_metric_bigger=True
+    )
+    bar.bind(trainer)
+    caplog.set_level("INFO", logger=progress.CONSOLE_LOGGER)
+    bar(0, 1.0, {"ndcg@20": 0.1})
+    bar(1, 1.0, {"ndcg@20": 0.3})  # 5 s later: throttled, but the best is recorded
+    bar.on_epoch_end(2, 1.0)  # 10 s after the last line: below 6 x interval
+    bar(3, 1.0, {"ndcg@20": 0.2})
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 2
+    assert "valid ndcg@20 0.1000 *" in lines[0]
+    assert "best 0.3000 @1" in lines[1] and " * " not in lines[1]
+    # the last line is drawn 30 s after bind, 4 epochs done: 7.5 s/epoch, 96 left -> 12 minutes
+    assert "7.5 s/epoch" in lines[1] and "ETA <= 12m00s" in lines[1]

@@ -4,7 +4,8 @@ RecBole logs its configuration dump, one training line, a valid-score line, a re
 "Saving" line per epoch, all to the terminal. With ``console: concise`` (the default) RecBole's
 INFO lines go to the log file only, and the terminal shows what :func:`console` prints: the
 run's header, one line per evaluation (throttled to one every ``console_interval`` seconds, so a
-run of quick epochs stays short; every line also reaches the log file) with the validation
+run of quick epochs stays short; every line also reaches the log file; epochs without evaluation
+get a line every ``6 x console_interval`` seconds) with the validation
 metric, the best so far, erank, seconds per epoch and an upper bound of the remaining time, and
 the final summary. Warnings and errors still reach the terminal.
 """
@@ -66,7 +67,7 @@ class ConsoleProgress:
 
     Args:
         interval: at least this many seconds between two printed lines; the first evaluation
-            and every new best after a quiet ``interval`` are printed (default: 10).
+            is printed, then at most one evaluation every ``interval`` (default: 10).
         monitor: a :class:`~recbole_spec.diagnostics.monitor.SpectrumMonitor` whose latest
             erank goes on the line (optional).
     """
@@ -97,6 +98,17 @@ class ConsoleProgress:
         self._first_epoch = int(first_epoch)
         self._start = time.perf_counter()
 
+    def on_epoch_end(self, epoch: int, train_loss: Any = None) -> None:
+        """After a training epoch without evaluation: a line at most every ``6 x interval`` s.
+
+        Runs that evaluate rarely (the paper protocols: every 30 epochs) still show their
+        pace and time left.
+        """
+        if time.perf_counter() - self._last_print >= 6 * self.interval:
+            if isinstance(train_loss, tuple):
+                train_loss = sum(train_loss)
+            self._print(epoch, train_loss, None, False)
+
     def __call__(self, epoch: int, train_loss: Any = None, valid_result: Any = None) -> None:
         """Record the evaluation after ``epoch``; print a line unless one was printed recently."""
         result = {str(k).lower(): float(v) for k, v in (valid_result or {}).items()}
@@ -106,9 +118,12 @@ class ConsoleProgress:
         )
         if improved:
             self.best, self.best_epoch = score, epoch
-        now = time.perf_counter()
-        if now - self._last_print < self.interval and self.lines:
+        if time.perf_counter() - self._last_print < self.interval and self.lines:
             return
+        self._print(epoch, train_loss, score, improved)
+
+    def _print(self, epoch: int, train_loss: Any, score: float | None, improved: bool) -> None:
+        now = time.perf_counter()
         self._last_print = now
         self.lines += 1
         done = max(epoch + 1 - self._first_epoch, 1)

@@ -141,6 +141,10 @@ class CheckpointMixin:
         bad = next((n for n, p in self.model.named_parameters() if not p.isfinite().all()), None)
         if bad is not None:
             raise TrainingDiverged(f"parameter '{bad}' became non-finite in epoch {epoch_idx}")
+        for callback in getattr(self, "epoch_callbacks", ()):
+            on_epoch_end = getattr(callback, "on_epoch_end", None)
+            if callable(on_epoch_end):
+                on_epoch_end(epoch_idx, loss)
         return loss
 
     def _check_nan(self, loss: torch.Tensor) -> None:
