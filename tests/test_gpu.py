@@ -8,6 +8,7 @@ machine. Each test compares the CUDA path with the CPU path on the same inputs o
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -106,9 +107,11 @@ def test_cuda_run_trains_on_the_gpu(cuda_run: dict[str, Any]) -> None:
 
 
 def test_cuda_checkpoint_reloads_on_cpu_with_the_same_scores_and_metrics(
-    cuda_run: dict[str, Any],
+    cuda_run: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Reload the CUDA run's best checkpoint onto the CPU, evaluate there: same test metrics."""
+    # RecBole's Config writes gpu_id into CUDA_VISIBLE_DEVICES: put it back for later tests
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", os.environ.get("CUDA_VISIBLE_DEVICES", ""))
     from recbole_spec.spectrum import restore_checkpoint
     from recbole_spec.training.checkpoint import load_checkpoint
     from recbole_spec.training.trainer import trainer_class
