@@ -1,10 +1,15 @@
 """Seconds per training epoch and per full-sort evaluation: plugin models vs RecBole built-ins.
 
-Both sides run in this one process on the same dataset split and settings, so the ratio is
-meaningful on a shared, noisy machine. Example::
+Both sides run in this one process on the same dataset split and settings (equal batch size),
+so the ratio is meaningful on a shared, noisy machine. Pairs: BPRMF vs ``recbole.BPR`` and
+LightGCN vs ``recbole.LightGCN`` (targets of issue 11: ratios <= 0.5 and <= 0.2), then
+DirectSpecPlus with its RecBole-native defaults (``--preset=none``: interaction batches of 256,
+Adam) against itself with ``--sparse_grad=False`` (dense ``torch.optim.Adam``, the previous
+default): the same numbers (tests), the epoch time the issue targets (<= 10 s on Gowalla).
+``--models`` picks pairs. Example::
 
     python benchmarks/bench_epoch.py --dataset=ml-100k --epochs=3
-    python benchmarks/bench_epoch.py --dataset=citeulike --data_path=~/.cache/recbole_spec/datasets
+    python benchmarks/bench_epoch.py --dataset=gowalla --data_path=<import root> --epochs=1
 """
 
 from __future__ import annotations
@@ -21,7 +26,13 @@ from recbole.utils import init_seed
 from recbole_spec.pipeline import build_config
 from recbole_spec.training.trainer import trainer_class
 
-PAIRS = (("BPRMF", "recbole.BPR"), ("LightGCN", "recbole.LightGCN"))
+PAIRS = {
+    "BPRMF": ("BPRMF", "recbole.BPR"),
+    "LightGCN": ("LightGCN", "recbole.LightGCN"),
+    "DirectSpecPlus": ("DirectSpecPlus", "DirectSpecPlus:dense"),
+}
+NATIVE = {"preset": "none", "train_batch_size": 256}
+"""DirectSpecPlus's RecBole-native defaults (no paper preset; its own batch of 256)."""
 
 
 def _build(name: str, args: argparse.Namespace):  # noqa: ANN202
@@ -32,7 +43,13 @@ def _build(name: str, args: argparse.Namespace):  # noqa: ANN202
         "embedding_size": 64,
         "n_layers": 3,
         "checkpoint_dir": args.checkpoint_dir,
+        "spectrum_monitor": False,
     }
+    name, _, variant = name.partition(":")
+    if name == "DirectSpecPlus":
+        settings.update(NATIVE)
+    if variant == "dense":
+        settings["sparse_grad"] = False
     if args.data_path:
         settings["data_path"] = args.data_path
     config = build_config(name, args.dataset, config_dict=settings)
@@ -75,19 +92,20 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs (median reported)")
     parser.add_argument("--batch_size", type=int, default=2048)
     parser.add_argument("--checkpoint_dir", default="/tmp/recbole_spec_bench")
+    parser.add_argument("--models", default="BPRMF,LightGCN,DirectSpecPlus")
     args = parser.parse_args()
     print(
         f"dataset={args.dataset} epochs={args.epochs} batch={args.batch_size} "
         f"torch_threads={torch.get_num_threads()} device="
         f"{'cuda' if torch.cuda.is_available() else 'cpu'}"
     )
-    header = f"{'ours':<10}{'reference':<18}{'train s/ep':>11}{'ref':>8}{'ratio':>7}"
+    header = f"{'ours':<15}{'reference':<21}{'train s/ep':>11}{'ref':>8}{'ratio':>7}"
     header += f"{'eval s':>9}{'ref':>8}{'ratio':>7}"
     print(header)
-    for ours, reference in PAIRS:
+    for ours, reference in (PAIRS[name] for name in args.models.split(",")):
         ours_train, ref_train, ours_eval, ref_eval = _compare(ours, reference, args)
         print(
-            f"{ours:<10}{reference:<18}{ours_train:>11.3f}{ref_train:>8.3f}"
+            f"{ours:<15}{reference:<21}{ours_train:>11.3f}{ref_train:>8.3f}"
             f"{ours_train / ref_train:>7.2f}{ours_eval:>9.3f}{ref_eval:>8.3f}"
             f"{ours_eval / ref_eval:>7.2f}"
         )

@@ -65,6 +65,10 @@ SERIES_TOL = 1e-8
 """Rows whose remainder bound exceeds this relative error take the plain series or the sum."""
 TAYLOR_RADIUS = 0.05
 """The plain series in ``x`` is used where ``x q_max <= 0.05`` (remainder ``<= 1e-9``)."""
+EAGER_V = 0.6
+"""Steps while ``beta2^t > EAGER_V`` (511 for beta2 = 0.999) are dense Adam steps on the whole
+table: there ``c_t = sqrt(1 - beta2^t)`` changes too fast across a momentum window for the
+series, and the term-by-term sum would cost more than the dense step."""
 HORIZON_TOL = 1e-16
 """Momentum tails below this fraction of the first term are dropped (defines ``J``)."""
 
@@ -110,6 +114,7 @@ class _Constants:
         exponents = torch.arange(self.horizon + 1, dtype=torch.float64)
         self.powers = torch.tensor(ratios, dtype=torch.float64).unsqueeze(1) ** exponents
         self.q_max = beta2 ** (-self.horizon / 2)  # largest q_j (c_tau <= 1)
+        self.eager_steps = math.ceil(math.log(EAGER_V) / math.log(beta2))
         size = SERIES_TERMS
         self._exponents = torch.tensor(
             [[max(n - k, 0) for k in range(size)] for n in range(size)], dtype=torch.float64
@@ -441,6 +446,8 @@ class RowAdam(Optimizer):
                 if grad is None:
                     continue
                 state = self._state(param)
+                if grad.is_sparse and state["step"] < consts.eager_steps:
+                    grad = grad.to_dense()  # early: bias correction 2 still moves (see EAGER_V)
                 if grad.is_sparse:
                     rows, inverse = torch.unique(grad._indices()[0], return_inverse=True)
                     values = grad._values()
