@@ -86,6 +86,9 @@ optional_bench() {  # optional_bench SCRIPT LIMIT_S ARGS...: skipped when the sc
 
 run_checks() {
     local site=/tmp/recbole_spec_site
+    case "$PY" in  # an absolute path: the model runs work in another folder
+        */*) PY="$(cd "$(dirname "$PY")" && pwd)/$(basename "$PY")" ;;
+    esac
     rm -rf "$site"
     "$PY" -m pip install --quiet --no-index --no-deps --no-compile --target "$site" \
         "$WHEELS"/*.whl || { echo "gpu_check: wheel install failed" >&2; return 1; }
@@ -101,16 +104,20 @@ print(f"python ok: torch {torch.__version__} (CUDA device: {cuda}), numpy {numpy
 PYEOF
     [ $? -eq 0 ] || return 1
     local models
-    models=$("$PY" -c "from recbole_spec import list_models; print(' '.join(list_models()))")
+    models=${GPU_CHECK_MODELS:-$("$PY" -c "from recbole_spec import list_models; print(' '.join(list_models()))")}
     [ -f "$DATA/citeulike/citeulike.train.inter" ] || { echo "gpu_check: no $DATA/citeulike" >&2; return 1; }
     step "pytest -m gpu" 120 "$PY" -m pytest -q -m gpu -p no:cacheprovider tests/
+    local repo=$PWD work=/tmp/recbole_spec_gpu_work
+    mkdir -p "$work" && cd "$work" || return 1  # RecBole's log/ and saved/ go here
     for model in $models; do
         step "$model: 1 epoch on $DATASET ($DEVICE)" "$EPOCH_LIMIT" "$PY" -m recbole_spec run \
             --model="$model" --dataset="$DATASET" --epochs=1 --gpu_id="$GPU_ID" \
             --checkpoint_dir=/tmp/recbole_spec_gpu_check --eval_batch_size=4096000
     done
-    optional_bench benchmarks/bench_eval.py "$BENCH_LIMIT" --dataset="$DATASET" --model=DirectSpecPlus
-    optional_bench benchmarks/bench_epoch.py "$BENCH_LIMIT" --dataset="$DATASET" --epochs=3
+    optional_bench "$repo/benchmarks/bench_eval.py" "$BENCH_LIMIT" --dataset="$DATASET" \
+        --model=DirectSpecPlus
+    optional_bench "$repo/benchmarks/bench_epoch.py" "$BENCH_LIMIT" --dataset="$DATASET" --epochs=3
+    cd "$repo" || return 1
     echo "=== summary ($MODE, ${SECONDS}s in all)"
     printf '%s\n' "${SUMMARY[@]}"
     [ "$FAILED" -eq 0 ]
