@@ -63,6 +63,13 @@ class SymmetricAdjacency:
         self.matrix = matrix
         self._torch: tuple[tuple[torch.device, torch.dtype], Tensor] | None = None
 
+    def __getstate__(self) -> dict:
+        """Copy and pickle without the cached torch matrix (a CSR tensor has no storage to copy).
+
+        The cache is rebuilt from :attr:`matrix` on the next product.
+        """
+        return {"matrix": self.matrix, "_torch": None}
+
     @property
     def shape(self) -> tuple[int, int]:
         """Matrix shape."""
