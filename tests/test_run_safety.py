@@ -220,9 +220,27 @@ def test_progress_lines_are_throttled_and_estimate_the_time_left(
     bar(1, 1.0, {"ndcg@20": 0.3})  # 5 s later: throttled, but the best is recorded
     bar.on_epoch_end(2, 1.0)  # 10 s after the last line: below 6 x interval
     bar(3, 1.0, {"ndcg@20": 0.2})
+    for epoch in range(4, 16):  # 5 s per call: a pace line once 60 s passed since the last one
+        bar.on_epoch_end(epoch, 2.0)
     lines = [r.getMessage() for r in caplog.records]
-    assert len(lines) == 2
+    assert len(lines) == 3
     assert "valid ndcg@20 0.1000 *" in lines[0]
     assert "best 0.3000 @1" in lines[1] and " * " not in lines[1]
     # the last line is drawn 30 s after bind, 4 epochs done: 7.5 s/epoch, 96 left -> 12 minutes
     assert "7.5 s/epoch" in lines[1] and "ETA <= 12m00s" in lines[1]
+    assert lines[2].startswith("epoch   15/100  loss 2") and "valid" not in lines[2]
+
+
+def test_no_pace_line_before_the_first_evaluation(monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    from recbole_spec.training import progress
+
+    now = [0.0]
+    monkeypatch.setattr(progress.time, "perf_counter", lambda: now[0])
+    bar = progress.ConsoleProgress(interval=10)
+    bar.bind(SimpleNamespace(epochs=9, start_epoch=0, valid_metric="ndcg@20",
+                             valid_metric_bigger=True))
+    now[0] = 5.0
+    bar.on_epoch_end(0, 1.0)
+    assert bar.lines == 0

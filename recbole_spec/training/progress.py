@@ -104,7 +104,8 @@ class ConsoleProgress:
         Runs that evaluate rarely (the paper protocols: every 30 epochs) still show their
         pace and time left.
         """
-        if time.perf_counter() - self._last_print >= 6 * self.interval:
+        since = time.perf_counter() - max(self._last_print, self._start)
+        if since >= 6 * self.interval:
             if isinstance(train_loss, tuple):
                 train_loss = sum(train_loss)
             self._print(epoch, train_loss, None, False)
