@@ -256,10 +256,16 @@ def run(
     from recbole.utils import init_logger, init_seed
 
     config = build_config(model, dataset, config_file_list, config_dict, overrides)
+    console_mode = str(config["console"] or "concise").lower()
+    interval = 10.0 if config["console_interval"] is None else config["console_interval"]
+    if console_mode not in ("concise", "full"):
+        raise ConfigError(f"'console' must be concise or full (got {console_mode!r})")
+    if isinstance(interval, bool) or not isinstance(interval, (int, float)) or interval < 0:
+        raise ConfigError(f"'console_interval' must be a number >= 0 (got {interval!r})")
     init_seed(config["seed"], config["reproducibility"])
     _reset_root_logger()
     init_logger(config)
-    setup_console(str(config["console"] or "concise") == "concise")
+    setup_console(console_mode == "concise")
     logger, out = getLogger(), console()
     protocol = config["spec_protocol"] or "recbole"
     if protocol == "paper":
@@ -280,7 +286,7 @@ def run(
     if monitor is None and config["spectrum_monitor"]:
         monitor = SpectrumMonitor()
         callbacks.append(monitor)
-    progress = ConsoleProgress(float(config["console_interval"] or 10.0), monitor)
+    progress = ConsoleProgress(float(interval), monitor)
     trainer = build_trainer(config, recommender, [*callbacks, progress], saved=saved)
     progress.restart_clock(trainer.start_epoch)
 

@@ -244,3 +244,9 @@ def test_no_pace_line_before_the_first_evaluation(monkeypatch: pytest.MonkeyPatc
     now[0] = 5.0
     bar.on_epoch_end(0, 1.0)
     assert bar.lines == 0
+
+
+@pytest.mark.parametrize(("key", "value"), [("console", "loud"), ("console_interval", -1)])
+def test_bad_console_settings_fail_before_loading(tiny_config: dict, key: str, value) -> None:
+    with pytest.raises(ConfigError, match=key):
+        run("BPRMF", "checker", config_dict={**tiny_config, key: value})
