@@ -305,20 +305,19 @@ def run(
     train_seconds = time.perf_counter() - start
     epochs = max(trainer.train_loss_dict, default=trainer.start_epoch - 1) + 1
     if trainer.diverged:
-        if not (saved and Path(trainer.saved_model_file).is_file()):
+        if evaluate_test and not (saved and Path(trainer.saved_model_file).is_file()):
             trainer.tensorboard.close()
             raise RunFailed(
                 f"training diverged ({trainer.diverged}) before any evaluation saved a "
-                "checkpoint; lower --learning_rate (or raise --eval_step's frequency)"
+                "checkpoint; lower --learning_rate (or evaluate sooner with a smaller --eval_step)"
             )
-        out.warning(
-            f"training diverged ({trainer.diverged}); evaluating the best checkpoint "
-            f"{trainer.saved_model_file} on test"
-        )
+        then = f"evaluating the best checkpoint {trainer.saved_model_file} on test"
+        then = then if evaluate_test else "stopped"
+        out.warning(f"training diverged ({trainer.diverged}); {then}")
     elif progress.best is not None:
         out.info(
             f"finished in {format_duration(train_seconds)}: {epochs} epochs, best valid "
-            f"{progress._metric} {progress.best:.4f} at epoch {progress.best_epoch}"
+            f"{progress.metric} {progress.best:.4f} at epoch {progress.best_epoch}"
         )
     test_result = (
         trainer.evaluate(test_data, load_best_model=saved, show_progress=show_progress)

@@ -85,6 +85,11 @@ class ConsoleProgress:
         self._start = time.perf_counter()
         self._last_print = -float("inf")
 
+    @property
+    def metric(self) -> str:
+        """The validation metric the lines report (RecBole's ``valid_metric``, lower case)."""
+        return self._metric
+
     def bind(self, trainer: Any) -> None:
         """Take the epoch budget, start epoch and validation metric from the trainer."""
         self._epochs = int(trainer.epochs)
