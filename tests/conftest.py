@@ -112,17 +112,22 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-@pytest.fixture()
-def tiny_config(data_root: Path, workdir: Path) -> dict:
-    """Fast settings for runs on the ``checker`` dataset."""
+def tiny_settings(data_root: Path, folder: Path, **extra: object) -> dict:
+    """Fast settings for runs on the ``checker`` dataset, checkpoints under ``folder``."""
     return {
         "data_path": str(data_root),
-        "checkpoint_dir": str(workdir / "saved"),
-        "epochs": 1,
+        "checkpoint_dir": str(folder / "saved"),
         "train_batch_size": 64,
         "eval_batch_size": 256,
         "embedding_size": 16,
         "show_progress": False,
         "state": "WARNING",
         "seed": 7,
+        **extra,
     }
+
+
+@pytest.fixture()
+def tiny_config(data_root: Path, workdir: Path) -> dict:
+    """:func:`tiny_settings` for one epoch in the test's own temporary folder."""
+    return tiny_settings(data_root, workdir, epochs=1)

@@ -30,7 +30,7 @@ from recbole.utils import init_seed
 from recbole_spec.pipeline import build_config, build_model, load_data, run
 from recbole_spec.registry import list_models
 from recbole_spec.training.checkpoint import load_checkpoint, save_checkpoint
-from tests.conftest import N_ITEMS, N_USERS
+from tests.conftest import N_ITEMS, N_USERS, tiny_settings
 
 TRAIN = {"epochs": 15, "learning_rate": 0.02, "eval_step": 15, "stopping_step": 100}
 """Planted-structure training: 15 epochs (every model scores 1.0 after 10), one evaluation."""
@@ -74,16 +74,7 @@ def base_config(
     workdir = tmp_path_factory.mktemp("suite")
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(workdir)  # RecBole writes log/ and log_tensorboard/ to the working directory
-        yield {
-            "data_path": str(data_root),
-            "checkpoint_dir": str(workdir / "saved"),
-            "train_batch_size": 64,
-            "eval_batch_size": 256,
-            "embedding_size": 16,
-            "show_progress": False,
-            "state": "WARNING",
-            "seed": 7,
-        }
+        yield tiny_settings(data_root, workdir)
 
 
 @pytest.fixture(scope="module", params=list_models())

@@ -21,21 +21,11 @@ from recbole.trainer import Trainer
 from recbole_spec import BPRMF, DirectSpecPlus
 from recbole_spec.cli import main
 from recbole_spec.paths import properties_dir
+from tests.conftest import tiny_settings
 
 
 def settings(data_root: Path, tmp: Path, **extra: Any) -> dict[str, Any]:
-    return {
-        "data_path": str(data_root),
-        "checkpoint_dir": str(tmp / "saved"),
-        "epochs": 2,
-        "train_batch_size": 64,
-        "eval_batch_size": 256,
-        "embedding_size": 16,
-        "show_progress": False,
-        "state": "WARNING",
-        "seed": 7,
-        **extra,
-    }
+    return tiny_settings(data_root, tmp, **{"epochs": 2, **extra})
 
 
 def test_recbole_config_loads_the_plugin_defaults(data_root: Path, workdir: Path) -> None:
