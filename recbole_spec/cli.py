@@ -10,40 +10,16 @@ or space separated) and any other ``--key=value`` override, e.g.
 from __future__ import annotations
 
 import argparse
+import importlib
 import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
+from recbole_spec.commands import COMMANDS
 from recbole_spec.validation import ConfigError
-
-PASSTHROUGH_COMMANDS = ("run", "tune", "compare")
-"""Commands that hand unrecognised ``--key=value`` arguments to RecBole as config overrides."""
-
-
-def _add_run_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "run",
-        help="train and test one model",
-        description="Train a plugin or RecBole model and print its test metrics. Any further "
-        "--key=value is a RecBole/plugin config override.",
-    )
-    parser.add_argument(
-        "--model", required=True, help="e.g. DirectSpecPlus, BPRMF, recbole.LightGCN"
-    )
-    parser.add_argument("--dataset", default="ml-100k", help="dataset name (default: ml-100k)")
-    parser.add_argument("--config_files", default="", help="YAML files, comma or space separated")
-    parser.set_defaults(func=_run_command)
-
-
-def _run_command(args: argparse.Namespace, overrides: list[str]) -> int:
-    from recbole_spec.pipeline import run
-
-    files = [f for f in args.config_files.replace(",", " ").split() if f]
-    result = run(args.model, args.dataset, config_file_list=files, overrides=overrides)
-    print(format_result(result))
-    return 1 if result.get("diverged") else 0
 
 
 def resume_command(argv: Sequence[str], checkpoint: str) -> str:
@@ -69,32 +45,16 @@ def interrupted_message(argv: Sequence[str], err: Any) -> str:
     )
 
 
-def format_result(result: dict) -> str:
-    """A short, paste-able summary of a run's test metrics."""
-    lines = [
-        f"model={result['model']} dataset={result['dataset']} protocol={result['protocol']} "
-        f"epochs={result['epochs']} checkpoint={result['checkpoint']}",
-        "test: " + "  ".join(f"{k}={v:.4f}" for k, v in result["test_result"].items()),
-    ]
-    if result["protocol"] == "paper":
-        lines.append("NOTE: paper protocol, checkpoints were selected on the test rows.")
-    return "\n".join(lines)
+def _command(name: str) -> ModuleType:
+    return importlib.import_module(f"recbole_spec.commands.{COMMANDS[name]}")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``recbole-spec`` argument parser with every subcommand."""
+    """The ``recbole-spec`` parser with every subcommand of :mod:`recbole_spec.commands`."""
     parser = argparse.ArgumentParser(prog="recbole-spec", description=__doc__.splitlines()[0])
     subparsers = parser.add_subparsers(dest="command", required=True)
-    _add_run_parser(subparsers)
-    from recbole_spec.compare import add_compare_parser
-    from recbole_spec.data_import import add_import_parser
-    from recbole_spec.spectrum import add_spectrum_parser
-    from recbole_spec.tuning import add_tune_parser
-
-    add_import_parser(subparsers)
-    add_tune_parser(subparsers)
-    add_compare_parser(subparsers)
-    add_spectrum_parser(subparsers)
+    for name in COMMANDS:
+        _command(name).add_parser(subparsers)
     return parser
 
 
@@ -105,13 +65,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv = ["run", *argv]
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    passthrough = args.command in PASSTHROUGH_COMMANDS
-    if extra and not passthrough:
+    command = _command(args.command)
+    if extra and not command.PASSTHROUGH:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     from recbole_spec.pipeline import RunInterrupted
 
     try:
-        return args.func(args, extra) if passthrough else args.func(args)
+        return command.main(args, extra)
     except ConfigError as err:
         print(f"recbole-spec: error: {err}", file=sys.stderr)
         return 2

@@ -367,7 +367,12 @@ class RowAdam(Optimizer):
             row_of, col = (flagged & ~small).nonzero(as_tuple=True)
             if row_of.numel():
                 move[row_of, col] = self._exact(
-                    state, consts, eps, last[row_of], lag[row_of], m[row_of, col],
+                    state,
+                    consts,
+                    eps,
+                    last[row_of],
+                    lag[row_of],
+                    m[row_of, col],
                     v[row_of, col].sqrt(),
                 ).to(param.dtype)
         if rows is None:

@@ -112,8 +112,13 @@ def set_rng_state(state: Mapping[str, Any], train_data: Any = None) -> None:
     torch.set_rng_state(state["torch"])
     npy = state["numpy"]
     np.random.set_state(
-        (npy["kind"], npy["keys"].numpy().astype(np.uint32), npy["pos"], npy["has_gauss"],
-         npy["gauss"])
+        (
+            npy["kind"],
+            npy["keys"].numpy().astype(np.uint32),
+            npy["pos"],
+            npy["has_gauss"],
+            npy["gauss"],
+        )
     )
     python = state["python"]
     random.setstate((python[0], tuple(python[1]), python[2]))
