@@ -22,7 +22,7 @@ Formatter = Callable[[Any], str]
 
 
 def cell_text(value: Any, decimals: int = 4, missing: str = "-") -> str:
-    """A markdown cell: floats with ``decimals`` places, ``None``/NaN as ``missing``, ``|`` escaped."""
+    """A markdown cell: floats to ``decimals`` places, None/NaN as ``missing``, ``|`` escaped."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return missing
     if isinstance(value, float):
@@ -51,7 +51,7 @@ def markdown_table(
     for row in frame.itertuples(index=False, name=None):
         cells = [
             formatters[c](v) if c in formatters else cell_text(v, decimals, missing)
-            for c, v in zip(frame.columns, row)
+            for c, v in zip(frame.columns, row, strict=True)
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
