@@ -33,6 +33,7 @@ from recbole_spec.paths import (
     recbole_example_dir,
     recbole_properties_dir,
 )
+from recbole_spec.plain import to_plain
 from recbole_spec.validation import ConfigError, check_number, check_positive, closest, suggest
 
 compat.apply()
@@ -561,19 +562,4 @@ class SpecConfig(Config):
 
     def to_plain_dict(self) -> dict[str, Any]:
         """The final configuration as YAML-safe Python primitives (for checkpoints and reports)."""
-        return yaml.safe_load(yaml.safe_dump(_plain(self.final_config_dict)))
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if hasattr(value, "item") and callable(value.item):
-        try:
-            return value.item()
-        except (TypeError, ValueError):
-            pass
-    return str(value)
+        return yaml.safe_load(yaml.safe_dump(to_plain(self.final_config_dict)))

@@ -41,6 +41,7 @@ from recbole_spec.diagnostics.tables import (
     no_embedding_reason,
 )
 from recbole_spec.pipeline import build_config, load_data
+from recbole_spec.plain import to_plain
 from recbole_spec.registry import RECBOLE_PREFIX, get_model, is_plugin_model
 from recbole_spec.training.checkpoint import CheckpointError, load_checkpoint
 from recbole_spec.validation import ConfigError
@@ -83,14 +84,12 @@ def load_recbole_checkpoint(path: str | Path) -> dict[str, Any]:
     Raises:
         CheckpointError: the file is not a checkpoint of RecBole's ``Trainer``.
     """
-    from recbole_spec.config import _plain
-
     raw = torch.load(path, map_location="cpu", weights_only=False)
     config = raw.get("config") if isinstance(raw, dict) else None
     if config is None or not hasattr(config, "final_config_dict") or "state_dict" not in raw:
         raise CheckpointError(f"'{path}' is not a checkpoint written by RecBole's Trainer")
     stored = {
-        key: _plain(value)
+        key: to_plain(value)
         for key, value in config.final_config_dict.items()
         if not isinstance(value, type)
     }

@@ -54,6 +54,7 @@ from typing import Any
 import yaml
 
 from recbole_spec.atomic import write_text_atomic
+from recbole_spec.plain import to_plain
 from recbole_spec.validation import ConfigError, suggest
 
 SPACE_TYPES = ("uniform", "loguniform", "randint", "choice", "grid")
@@ -1029,12 +1030,6 @@ def _write_tables(rows: Sequence[TrialRow], plan: SearchPlan) -> dict[str, Path]
     return {"csv": csv_path, "md": md_path}
 
 
-def _plain(value: Any) -> Any:
-    from recbole_spec.config import _plain as plain
-
-    return plain(value)
-
-
 def _user_keys(config: Any) -> set[str]:
     """Keys the user set through files, the config dict or ``--key=value`` overrides."""
     keys: set[str] = set()
@@ -1045,7 +1040,7 @@ def _user_keys(config: Any) -> set[str]:
 
 def _fixed_settings(config: Any, checkpoint_dir: Path) -> dict[str, Any]:
     """The user's settings (files, dict, overrides) as typed values, with absolute paths."""
-    fixed = {key: _plain(config[key]) for key in sorted(_user_keys(config))}
+    fixed = {key: to_plain(config[key]) for key in sorted(_user_keys(config))}
     fixed["data_path"] = str(Path(config["data_path"]).resolve().parent)
     fixed["checkpoint_dir"] = str(
         Path(fixed.get("checkpoint_dir") or checkpoint_dir).expanduser().resolve()
