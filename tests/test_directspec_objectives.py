@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from recbole_spec.objectives.base import Batch
 from recbole_spec.objectives.directspec import DirectSpecObjective, shrink_rows
 from recbole_spec.objectives.directspec_plus import DirectSpecPlusObjective, FusedSides
-from recbole_spec.spectral import self_paced_filter
+from recbole_spec.objectives.spectral_filters import self_paced_filter
 
 
 def _reference_side(rows: torch.Tensor, alpha: float, tau, shrink: float) -> torch.Tensor:

@@ -8,9 +8,9 @@ import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 
-from recbole_spec import spectral
 from recbole_spec.diagnostics import effective_rank
-from recbole_spec.spectral import (
+from recbole_spec.objectives import spectral_filters
+from recbole_spec.objectives.spectral_filters import (
     adaptive_temperature,
     allpass_filter,
     self_paced_filter,
@@ -171,7 +171,7 @@ def test_mask_on_transposed_matrix_for_items() -> None:
 
 
 def test_mask_compacted_columns_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(spectral, "_MAX_BITMAP_WORDS", 0)
+    monkeypatch.setattr(spectral_filters, "_MAX_BITMAP_WORDS", 0)
     matrix = random_interactions(seed=4)
     ids = batch_ids(matrix.shape[0], 90)
     assert torch.equal(

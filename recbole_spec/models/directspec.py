@@ -1,7 +1,8 @@
 """DirectSpec (Peng et al., arXiv 2406.12032): all-pass spectral filter, positive-only loss.
 
 Encoder ``mf`` or ``lightgcn``; scoring uses the raw (unfiltered) embeddings. The all-pass
-filter's normalisation (``1/B``) is ours: see :func:`recbole_spec.spectral.allpass_filter`.
+filter's normalisation (``1/B``) is ours: see
+:func:`recbole_spec.objectives.spectral_filters.allpass_filter`.
 """
 
 from __future__ import annotations

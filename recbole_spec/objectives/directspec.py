@@ -10,9 +10,10 @@ github.com/tanatosuu/directspec). For the in-batch user rows :math:`X` and posit
     \mathcal L = -\frac{1}{B} \sum_b \log \sigma(x''_b \cdot y''_b)
 
 with the all-pass filter :math:`f(X) = X - \frac{\alpha}{B} X X^\top X`
-(:func:`~recbole_spec.spectral.allpass_filter`; the ``1/B`` is our documented normalisation) and
-the optional norm shrink :math:`c` = ``shrink`` (0 disables it). No negatives are used: the filter
-itself pushes the batch towards a balanced spectrum. Scoring uses the raw embeddings.
+(:func:`~recbole_spec.objectives.spectral_filters.allpass_filter`; the ``1/B`` is our documented
+normalisation) and the optional norm shrink :math:`c` = ``shrink`` (0 disables it). No negatives
+are used: the filter itself pushes the batch towards a balanced spectrum. Scoring uses the raw
+embeddings.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from recbole_spec.objectives.base import Batch
-from recbole_spec.spectral import allpass_filter
+from recbole_spec.objectives.spectral_filters import allpass_filter
 
 
 def shrink_rows(x: Tensor, shrink: float) -> Tensor:

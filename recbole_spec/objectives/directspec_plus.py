@@ -9,8 +9,9 @@ Peng et al., arXiv 2406.12032; official ``directspec_mf.py`` / ``directspec_gcn.
 applied separately to the user batch and the item batch (diagonal included, gradients through
 the softmax). With ``tau_mode: adaptive`` the temperature is per pair: :math:`\tau_0` when the two
 users (items) share a training item, :math:`\tau_1` otherwise; the mask is computed per batch from
-the sparse interaction matrix (:func:`~recbole_spec.spectral.shared_interaction_mask`), where the
-official code builds dense ``|U| x |U|`` and ``|I| x |I|`` masks.
+the sparse interaction matrix
+(:func:`~recbole_spec.objectives.spectral_filters.shared_interaction_mask`), where the official
+code builds dense ``|U| x |U|`` and ``|I| x |I|`` masks.
 """
 
 from __future__ import annotations
@@ -23,7 +24,11 @@ from torch import Tensor
 
 from recbole_spec.objectives.base import Batch
 from recbole_spec.objectives.directspec import DirectSpecObjective, positive_logsigmoid_loss
-from recbole_spec.spectral import adaptive_temperature, self_paced_filter, shared_interaction_mask
+from recbole_spec.objectives.spectral_filters import (
+    adaptive_temperature,
+    self_paced_filter,
+    shared_interaction_mask,
+)
 
 
 class FusedSides(torch.autograd.Function):
@@ -43,7 +48,8 @@ class FusedSides(torch.autograd.Function):
 
     (row-wise inner products; the softmax's row sums :math:`\langle G_F, W X \rangle` reuse the
     forward pass's :math:`W X`, a ``B x d`` product instead of a ``B x B`` one). It computes
-    exactly what autograd computes through :func:`~recbole_spec.spectral.self_paced_filter` and
+    exactly what autograd computes through
+    :func:`~recbole_spec.objectives.spectral_filters.self_paced_filter` and
     the shrink (a test checks values and gradients against that composition) with 5 instead of
     6 ``B x B x d`` products per side and far fewer element-wise kernels: the paper protocol runs
     thousands of tiny steps per epoch, where per-op overhead dominates, and one batched call for
