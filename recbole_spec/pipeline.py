@@ -23,6 +23,7 @@ from recbole_spec.config import SpecConfig
 from recbole_spec.data_checks import cold_start_line
 from recbole_spec.diagnostics.monitor import SpectrumMonitor
 from recbole_spec.training.checkpoint import CheckpointError, load_checkpoint
+from recbole_spec.training.lean_loader import make_lean
 from recbole_spec.training.progress import (
     ConsoleProgress,
     console,
@@ -112,7 +113,9 @@ def load_data(config: SpecConfig) -> tuple[Any, Any, Any, Any]:
     """RecBole's dataset and its train / valid / test loaders for ``config``.
 
     Seeds with ``config['seed']`` first, so every call gives the same (random) split. Refuses
-    RecBole's pickled dataset caches, which would load arbitrary objects.
+    RecBole's pickled dataset caches, which would load arbitrary objects. The training loader
+    gets :func:`~recbole_spec.training.lean_loader.make_lean` (RecBole's batches and negatives,
+    bit for bit, without its per-batch Python loops).
 
     Returns:
         ``(dataset, train_data, valid_data, test_data)``.
@@ -131,6 +134,7 @@ def load_data(config: SpecConfig) -> tuple[Any, Any, Any, Any]:
     init_seed(config["seed"], config["reproducibility"])  # a random split comes out the same
     dataset = create_dataset(config)
     train_data, valid_data, test_data = data_preparation(config, dataset)
+    make_lean(train_data)  # RecBole's batches and negatives, vectorised
     return dataset, train_data, valid_data, test_data
 
 

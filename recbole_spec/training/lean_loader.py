@@ -1,0 +1,114 @@
+"""RecBole's training data loader without its per-batch Python work, same batches bit for bit.
+
+Measured on ml-100k (BPRMF, batches of 2,048): RecBole's loader spends most of an epoch in
+``Interaction.__getitem__`` (the index array becomes a Python list, then a tensor again per
+field) and in the negative sampler's rejection test (``v in used`` for every candidate in a
+list comprehension). Both are replaced here by vectorised equivalents that make the same draws
+from the same generators, so every batch and every number downstream is unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+from recbole.data.dataloader import TrainDataLoader
+from recbole.data.interaction import Interaction
+from recbole.sampler import Sampler
+
+
+class FastNegativeSampler:
+    """RecBole's ``Sampler`` for one phase, with a vectorised rejection test.
+
+    RecBole draws candidates with ``np.random`` and redraws those that are positives of their
+    user (``used_ids``: per-user sets) until none is. Here the positives are one sorted array of
+    keys ``user * n_items + item`` and a batch of candidates is checked with one
+    ``np.searchsorted``; every draw is the same call RecBole makes, so the global ``np.random``
+    stream, and hence every negative and every later number, is unchanged.
+
+    Args:
+        sampler: RecBole's phase sampler (``Sampler.set_phase(...)``) to wrap; it keeps drawing.
+    """
+
+    def __init__(self, sampler: Any) -> None:
+        self.sampler = sampler
+        self.n_items = int(sampler.item_num)
+        used = sampler.used_ids
+        sizes = np.fromiter((len(s) for s in used), dtype=np.int64, count=len(used))
+        users = np.repeat(np.arange(len(used), dtype=np.int64), sizes)
+        items = np.fromiter((i for s in used for i in s), dtype=np.int64, count=int(sizes.sum()))
+        self.keys = np.unique(users * self.n_items + items)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.sampler, name)
+
+    def is_used(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Mask of the ``(user, item)`` pairs that are positives (must not be negatives)."""
+        keys = users.astype(np.int64) * self.n_items + items.astype(np.int64)
+        at = np.minimum(np.searchsorted(self.keys, keys), max(len(self.keys) - 1, 0))
+        return self.keys[at] == keys if len(self.keys) else np.zeros(len(keys), dtype=bool)
+
+    def sample_by_key_ids(self, key_ids: Any, num: int) -> torch.Tensor:
+        """``num`` negatives per key, laid out as RecBole's ``sample_by_key_ids``."""
+        key_ids = np.asarray(key_ids, dtype=np.int64)
+        total = len(key_ids) * num
+        keys = np.tile(key_ids, num)
+        values = np.asarray(self.sampler.sampling(total), dtype=np.int64)
+        check = np.flatnonzero(self.is_used(keys, values))
+        while len(check) > 0:
+            values[check] = self.sampler.sampling(len(check))
+            check = check[self.is_used(keys[check], values[check])]
+        return torch.tensor(values, dtype=torch.long)
+
+    def sample_by_user_ids(self, user_ids: Any, item_ids: Any, num: int) -> torch.Tensor:
+        """RecBole's entry point (the positives ``item_ids`` are not needed)."""
+        user_ids = np.asarray(user_ids, dtype=np.int64)
+        if len(user_ids) and (user_ids.min() < 0 or user_ids.max() >= self.sampler.user_num):
+            bad = user_ids[(user_ids < 0) | (user_ids >= self.sampler.user_num)][0]
+            raise ValueError(f"user_id [{bad}] not exist.")
+        return self.sample_by_key_ids(user_ids, num)
+
+
+def _uses_negatives(train_data: Any) -> bool:
+    sampler = getattr(train_data, "_sampler", None)
+    args = getattr(train_data, "neg_sample_args", None) or {}
+    return (
+        type(sampler) is Sampler
+        and not args.get("dynamic", False)
+        and args.get("distribution", "none") != "none"
+    )
+
+
+def lean_collate(train_data: Any) -> Callable[[Any], Interaction]:
+    """``train_data.collate_fn`` with the rows gathered by one tensor index per field.
+
+    RecBole turns the batch's index array into a Python list and indexes every field with it
+    (``Interaction.__getitem__``); the rest (feature join, transform, negatives) is RecBole's.
+    """
+    dataset = train_data._dataset
+
+    def collate(index: Any) -> Interaction:
+        rows = torch.as_tensor(np.asarray(index, dtype=np.int64))
+        data = Interaction({k: v[rows] for k, v in dataset.inter_feat.interaction.items()})
+        data = train_data.transform(dataset, dataset.join(data))
+        return train_data._neg_sampling(data)
+
+    return collate
+
+
+def make_lean(train_data: Any) -> Any:
+    """Give RecBole's ``TrainDataLoader`` the lean data path; returns ``train_data``.
+
+    The batches (rows, order, negatives) are RecBole's, bit for bit: :func:`lean_collate`
+    gathers the same rows, :class:`FastNegativeSampler` draws the same negatives. Other loaders
+    (the paper protocol's user-uniform sampler, knowledge-graph or dynamic negatives) are left
+    as they are.
+    """
+    if not isinstance(train_data, TrainDataLoader):
+        return train_data
+    if _uses_negatives(train_data):
+        train_data._sampler = FastNegativeSampler(train_data._sampler)
+    train_data.collate_fn = lean_collate(train_data)
+    return train_data
