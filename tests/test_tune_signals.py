@@ -2,7 +2,8 @@
 
 Each test starts a real search in a child process (its own Ray, its own temporary folders),
 waits until a trial has reported, stops the driver with a signal and then checks every process
-the driver had started (Ray's GCS, raylet, dashboard agent, workers): all must be gone.
+the driver had started (Ray's GCS, raylet, dashboard agent, workers): all must be gone. Every
+test runs real Ray searches, so the module is ``slow`` (``pytest -m slow``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import psutil
 import pytest
 
 from tests.conftest import ray_env
+
+pytestmark = pytest.mark.slow
 
 SPACE = "learning_rate: {type: loguniform, low: 1.0e-3, high: 1.0e-2}\n"
 

@@ -1,12 +1,12 @@
 """Issue 7: Ray Tune search selected on validation, tested once, resumable, checked before Ray.
 
-The search tests run a real 2-trial search on the tiny ``checker`` dataset on CPU (2 epochs); the
-validation tests assert that Ray was never started.
+The search tests (marked ``slow``) run a real 2-trial Ray search on the tiny ``checker`` dataset
+on CPU (2 epochs); ``tests/test_tuning_fake.py`` runs the same orchestration in the default suite
+through an in-process backend. The validation tests assert that Ray was never started.
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import os
@@ -18,22 +18,17 @@ import yaml
 
 from recbole_spec import pipeline
 from recbole_spec.tuning import (
-    RayBackend,
-    SearchPlan,
     TuneFailedError,
-    _early_stopped,
-    _trial_resources,
-    add_tune_parser,
     list_spaces,
     load_space,
     parse_space,
     plan_search,
-    run_tune_command,
     tune,
 )
 from recbole_spec.validation import ConfigError
 
 ray = pytest.importorskip("ray", reason="tuning needs Ray (absent from the GPU image)")
+from recbole_spec.tuning import RayBackend  # noqa: E402 - after the skip: it imports Ray
 
 SPACE = "tau: {type: uniform, low: 2.0, high: 4.0}\nalpha: {type: choice, values: [0.5, 1.0]}\n"
 
@@ -110,7 +105,7 @@ def search(tmp_path_factory: pytest.TempPathFactory, data_root: Path) -> dict[st
         mp.chdir(tmp)
         mp.setattr(pipeline, "run", counter)
         mp.setattr(RayBackend, "start", staticmethod(session))
-        outcome = tune(**kwargs)
+        outcome = tune(plan_search(**kwargs))
     assert not ray.is_initialized()
     created = [name for name, path in OUTSIDE.items() if path.exists() and not existed[name]]
     return {
@@ -123,6 +118,7 @@ def search(tmp_path_factory: pytest.TempPathFactory, data_root: Path) -> dict[st
     }
 
 
+@pytest.mark.slow
 def test_two_trial_search_table_best_yaml_and_one_test_run(search: dict[str, Any]) -> None:
     outcome = search["outcome"]
     out = search["kwargs"]["out_dir"]
@@ -163,6 +159,7 @@ def test_two_trial_search_table_best_yaml_and_one_test_run(search: dict[str, Any
         assert (Path(row["path"]) / "log").is_dir(), "RecBole's log belongs in the trial dir"
 
 
+@pytest.mark.slow
 def test_search_writes_only_under_pytest_tmp(search: dict[str, Any]) -> None:
     """Issue 12.9: no ~/ray_results, Ray session folder or log/ outside pytest's folders."""
     assert search["created"] == []
@@ -173,6 +170,7 @@ def test_search_writes_only_under_pytest_tmp(search: dict[str, Any]) -> None:
     assert not list(Path(search["tmp"]).glob("log")), "trials must log in their own folders"
 
 
+@pytest.mark.slow
 def test_resume_of_finished_search_reruns_nothing(search: dict[str, Any]) -> None:
     kwargs = search["kwargs"]
     out = kwargs["out_dir"]
@@ -181,7 +179,7 @@ def test_resume_of_finished_search_reruns_nothing(search: dict[str, Any]) -> Non
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(search["tmp"])
         mp.setattr(pipeline, "run", counter)
-        again = tune(**kwargs, resume=True)
+        again = tune(plan_search(**kwargs, resume=True))
     assert not ray.is_initialized()
     assert counter.calls == []
     assert [t.trial_id for t in again.trials] == [t.trial_id for t in search["outcome"].trials]
@@ -189,6 +187,7 @@ def test_resume_of_finished_search_reruns_nothing(search: dict[str, Any]) -> Non
     assert again.test_result == search["outcome"].test_result
 
 
+@pytest.mark.slow
 def test_out_dir_is_protected_and_resume_must_match(search: dict[str, Any]) -> None:
     kwargs = search["kwargs"]
     with pytest.raises(ConfigError, match="already holds a search"):
@@ -232,12 +231,14 @@ def test_invalid_space_rejected_before_ray(
     space.write_text(text + "\n")
     with pytest.raises(ConfigError, match=message):
         tune(
-            "DirectSpecPlus",
-            "checker",
-            space,
-            out_dir=tmp_path / "out",
-            num_samples=2,
-            config_dict=tiny(data_root),
+            plan_search(
+                "DirectSpecPlus",
+                "checker",
+                space,
+                out_dir=tmp_path / "out",
+                num_samples=2,
+                config_dict=tiny(data_root),
+            )
         )
     assert not ray.is_initialized()
     assert not (tmp_path / "out").exists()
@@ -277,25 +278,6 @@ def test_directspecplus_space_covers_issue_keys() -> None:
     assert {"tau", "alpha", "learning_rate", "reg_weight", "stable_rank_weight"} <= set(space)
 
 
-def test_default_resources_follow_the_cluster(monkeypatch: pytest.MonkeyPatch) -> None:
-    plan = SearchPlan("BPRMF", "x", {}, "", {}, "ndcg@20", "max", Path("/tmp"), max_concurrent=4)
-    monkeypatch.setattr(RayBackend, "cluster_resources", staticmethod(lambda: (16.0, 0.0)))
-    assert _trial_resources(plan, None, None) == {"cpu": 4.0, "gpu": 0.0}
-    monkeypatch.setattr(RayBackend, "cluster_resources", staticmethod(lambda: (16.0, 2.0)))
-    assert _trial_resources(plan, None, None) == {"cpu": 4.0, "gpu": 1.0}
-    with pytest.raises(ConfigError, match="no trial would ever start"):
-        _trial_resources(plan, 32, None)
-    monkeypatch.setattr(RayBackend, "cluster_resources", staticmethod(lambda: (2.0, 0.0)))
-    with pytest.raises(ConfigError, match="gpus-per-trial=1"):
-        _trial_resources(plan, None, 1)
-
-
-def test_early_stopping_replay_matches_recbole() -> None:
-    assert _early_stopped([0.1, 0.2, 0.2, 0.2], "max", stopping_step=1)
-    assert not _early_stopped([0.1, 0.2, 0.2, 0.3], "max", stopping_step=1)
-    assert _early_stopped([0.3, 0.2, 0.1], "min", stopping_step=0) is False
-
-
 def test_parse_space_keeps_order_and_types() -> None:
     space = parse_space(
         {
@@ -307,40 +289,23 @@ def test_parse_space_keeps_order_and_types() -> None:
     assert space["n_layers"].probes() == [1, 3]
 
 
-def test_tune_parser_passes_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
-    parser = argparse.ArgumentParser()
-    add_tune_parser(parser.add_subparsers(dest="command"))
-    args, extra = parser.parse_known_args(
-        ["tune", "--model=DirectSpecPlus", "--num-samples=6", "--max-concurrent=2", "--epochs=20"]
-    )
-    assert args.func is run_tune_command and args.num_samples == 6 and extra == ["--epochs=20"]
-    seen: dict[str, Any] = {}
-
-    def fake_tune(*a: Any, **kw: Any) -> Any:
-        seen.update(kw, args=a)
-        raise TuneFailedError("all trials failed")
-
-    monkeypatch.setattr("recbole_spec.tuning.tune", fake_tune)
-    assert run_tune_command(args, extra) == 1
-    assert seen["overrides"] == ["--epochs=20"] and seen["max_concurrent"] == 2
-    assert seen["out_dir"].endswith("DirectSpecPlus-ml-100k")
-
-
+@pytest.mark.slow
 def test_failing_trial_is_retried_then_reported(tmp_path: Path, data_root: Path) -> None:
     space = tmp_path / "space.yaml"
     # passes every config check, fails in the trial: 2**40 columns cannot be allocated
     space.write_text("embedding_size: {type: grid, values: [1099511627776]}\n")
+    plan = plan_search(
+        "DirectSpecPlus",
+        "checker",
+        space,
+        out_dir=tmp_path / "out",
+        num_samples=1,
+        max_failures=1,
+        config_dict={k: v for k, v in tiny(data_root).items() if k != "embedding_size"},
+        verbose=0,
+    )
     with pytest.raises(TuneFailedError, match="no trial produced"):
-        tune(
-            "DirectSpecPlus",
-            "checker",
-            space,
-            out_dir=tmp_path / "out",
-            num_samples=1,
-            max_failures=1,
-            config_dict={k: v for k, v in tiny(data_root).items() if k != "embedding_size"},
-            verbose=0,
-        )
+        tune(plan)
     assert not ray.is_initialized()
     with open(tmp_path / "out" / "trials.csv") as handle:
         (row,) = list(csv.DictReader(handle))
