@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
+import statistics
 from pathlib import Path
 
 import pytest
 
 import recbole_spec.pipeline
-from recbole_spec.compare import add_compare_parser, compare, run_filename
+from recbole_spec.commands import compare as compare_command
+from recbole_spec.compare import compare, run_filename, write_results
+from recbole_spec.diagnostics.report import HEADLINE_KEYS
 from recbole_spec.validation import ConfigError
 
 MODELS = ["BPRMF", "recbole.BPR", "EASE"]
@@ -105,9 +109,61 @@ def test_bad_arguments_fail_before_training(tiny_config: dict, tmp_path: Path) -
 
 def test_parser_keeps_overrides_apart() -> None:
     parser = argparse.ArgumentParser()
-    add_compare_parser(parser.add_subparsers(dest="command"))
+    compare_command.add_parser(parser.add_subparsers(dest="command"))
     args, extra = parser.parse_known_args(
         ["compare", "--models=BPR,EASE", "--seeds=1,2", "--epochs=3", "--seed=5", "--force"]
     )
     assert args.models == "BPR,EASE" and args.seeds == "1,2" and args.force
-    assert extra == ["--epochs=3", "--seed=5"] and args.accepts_overrides
+    assert extra == ["--epochs=3", "--seed=5"] and compare_command.PASSTHROUGH
+
+
+def _record(model: str, seed: int, embedded: bool = True) -> dict:
+    """A run file's fields that the results read, with distinct values per model and seed."""
+    base = 0.1 * seed + 0.01 * len(model)
+    return {
+        "protocol": "recbole",
+        "n_users": 4,
+        "n_items": 9,
+        "epochs": 10 + seed,
+        "seconds_per_epoch": 1.0 / 3.0 + seed,
+        "test_result": {"recall@10": base, "ndcg@20": base / 7},
+        "diagnostics": {key: base * 11 for key in HEADLINE_KEYS} if embedded else None,
+        "singular_values": [3.0, 2.0, 1.0] if embedded else None,
+        "no_embedding_reason": None if embedded else "EASE has no embedding tables: it is x",
+    }
+
+
+def test_results_are_mean_and_sample_std_over_seeds(tmp_path: Path) -> None:
+    seeds = [1, 2, 4]
+    records = {
+        "BPRMF": [_record("BPRMF", s) for s in seeds],
+        "EASE": [_record("EASE", s, embedded=False) for s in seeds],
+    }
+    write_results(records, tmp_path, dataset="checker", seeds=seeds, echo=lambda _: None)
+    text = (tmp_path / "results.csv").read_text()
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [row["model"] for row in rows] == ["BPRMF", "EASE"] and rows[0]["n_seeds"] == "3"
+    recalls = [r["test_result"]["recall@10"] for r in records["BPRMF"]]
+    # Full precision: the CSV cell reads back as the float it was written from.
+    assert float(rows[0]["recall@10"]) == pytest.approx(statistics.mean(recalls), rel=1e-15)
+    assert float(rows[0]["recall@10_std"]) == pytest.approx(statistics.stdev(recalls), rel=1e-15)
+    assert rows[0]["seconds_per_epoch"] == repr(float(rows[0]["seconds_per_epoch"]))
+    assert rows[1]["all_erank"] == rows[1]["all_erank_std"] == "n/a"
+    assert float(rows[1]["epochs"]) == pytest.approx(12 + 1 / 3)
+    markdown = (tmp_path / "results.md").read_text()
+    epochs_std = statistics.stdev([11, 12, 14])
+    assert f"| BPRMF | 12.3 ± {epochs_std:.1f} | " in markdown
+    assert "| EASE | 12.3 ± " in markdown and "| n/a | n/a |" in markdown
+    assert "seeds: 1, 2, 4 (mean ± sample std)" in markdown
+    assert (tmp_path / "spectra.png").exists()
+
+
+def test_one_seed_has_no_std_columns(tmp_path: Path) -> None:
+    records = {"BPRMF": [_record("BPRMF", 3)]}
+    write_results(records, tmp_path, dataset="checker", seeds=[3], echo=lambda _: None)
+    (row,) = csv.DictReader(io.StringIO((tmp_path / "results.csv").read_text()))
+    recall = records["BPRMF"][0]["test_result"]["recall@10"]
+    assert "recall@10_std" not in row and row["recall@10"] == repr(recall)
+    assert (
+        "| BPRMF | 13.0 | 3.33 | 0.3500 | 0.0500 | 3.85 |" in (tmp_path / "results.md").read_text()
+    )

@@ -111,7 +111,7 @@ def test_issue12_every_key_the_package_reads_is_known() -> None:
 
 def test_issue12_a_stored_final_config_is_accepted_back(tiny_config: dict) -> None:
     """`spectrum` and `compare` rebuild a run from its stored final config: all keys known."""
-    from recbole_spec.spectrum import stored_overrides
+    from recbole_spec.restore import stored_overrides
 
     for model in ("DirectSpecPlus", "recbole.LightGCN"):
         stored = SpecConfig(model, "checker", config_dict=tiny_config).to_plain_dict()

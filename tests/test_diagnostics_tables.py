@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import math
 from pathlib import Path
 
@@ -11,6 +10,9 @@ import torch
 import torch.nn.functional as F
 
 import recbole_spec
+from recbole_spec.checkpoint_spectra import spectrum_of_checkpoints
+from recbole_spec.cli import main
+from recbole_spec.commands.spectrum import format_spectrum_table
 from recbole_spec.diagnostics.report import collapse_report, pair_alignment
 from recbole_spec.diagnostics.spectrum import spectrum_report
 from recbole_spec.diagnostics.tables import (
@@ -20,12 +22,7 @@ from recbole_spec.diagnostics.tables import (
     interaction_pairs,
 )
 from recbole_spec.registry import get_model
-from recbole_spec.spectrum import (
-    add_spectrum_parser,
-    format_spectrum_table,
-    model_reference,
-    spectrum_of_checkpoints,
-)
+from recbole_spec.restore import model_reference
 from recbole_spec.training.checkpoint import CheckpointError
 
 
@@ -52,6 +49,10 @@ def test_builtin_checkpoints_feed_spectrum(builtin_checkpoints: dict, tmp_path: 
     assert png.stat().st_size > 10_000
     table = format_spectrum_table(rows)
     assert table.count("\n") == 3 and "recbole.LightGCN" in table
+    first = rows[0]
+    assert table.splitlines()[2].startswith(
+        f"| BPR | checker | {first['epoch']} | {first['metrics']['all_erank']:.4f} | "
+    )
 
 
 def test_builtin_lightgcn_tables_are_its_propagated_output(builtin_checkpoints: dict) -> None:
@@ -120,11 +121,9 @@ def test_model_reference_tells_plugin_from_builtin() -> None:
 
 
 def test_spectrum_command_reports_missing_checkpoint(tmp_path: Path, capsys) -> None:
-    parser = argparse.ArgumentParser()
-    add_spectrum_parser(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["spectrum", str(tmp_path / "nope.pth"), "--out", "x.png"])
-    assert args.func(args) == 2
-    assert "does not exist" in capsys.readouterr().err
+    assert main(["spectrum", str(tmp_path / "nope.pth"), "--out", "x.png"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("recbole-spec: error: spectrum: ") and "does not exist" in err
     with pytest.raises(CheckpointError):
         spectrum_of_checkpoints([tmp_path / "nope.pth"])
 

@@ -3,20 +3,60 @@
 from __future__ import annotations
 
 import argparse
+import re
+from pathlib import Path
 from typing import Any
 
 PASSTHROUGH = True
 
 
-def add_parser(subparsers: Any) -> None:
-    """The ``compare`` subparser."""
-    from recbole_spec.compare import add_compare_parser
+def _names(text: str) -> list[str]:
+    """The parts of a comma or whitespace separated list, empty parts dropped."""
+    return [part for part in re.split(r"[,\s]+", text) if part]
 
-    add_compare_parser(subparsers)
+
+def add_parser(subparsers: Any) -> None:
+    """The ``compare`` subparser; further ``--key=value`` arguments are overrides for every run.
+
+    Prefix abbreviations are off, so ``--seed=1`` or ``--model=X`` are never taken for
+    ``--seeds``/``--models``: they reach :func:`~recbole_spec.compare.compare` as overrides,
+    which rejects them.
+    """
+    parser = subparsers.add_parser(
+        "compare",
+        allow_abbrev=False,
+        help="run several models on one dataset and tabulate metrics, time and erank",
+        description="Train each model (plugin or RecBole built-in; recbole.<Name> forces "
+        "RecBole's) with each seed through the one pipeline, then write results.md, results.csv "
+        "and spectra.png. Finished runs are skipped on a rerun unless --force. Any further "
+        "--key=value is a config override for every run.",
+    )
+    parser.add_argument(
+        "--models", required=True, help="comma separated, e.g. DirectSpecPlus,BPR,recbole.LightGCN"
+    )
+    parser.add_argument("--dataset", default="ml-100k", help="dataset name (default: ml-100k)")
+    parser.add_argument("--seeds", default="2020", help="comma separated seeds (default: 2020)")
+    parser.add_argument("--out", default=None, help="output folder (default: compare/<dataset>)")
+    parser.add_argument("--config_files", default="", help="YAML files for every run")
+    parser.add_argument("--force", action="store_true", help="rerun models with existing results")
 
 
 def main(args: argparse.Namespace, overrides: list[str]) -> int:
-    """Run every model and seed, write the tables."""
-    from recbole_spec.compare import compare_command
+    """Run every model and seed, write the tables; returns 0."""
+    from recbole_spec.compare import compare
+    from recbole_spec.validation import ConfigError
 
-    return compare_command(args, overrides)
+    try:
+        seeds = [int(s) for s in _names(args.seeds)]
+    except ValueError as err:
+        raise ConfigError(f"compare: --seeds must be integers, e.g. 2020,2021 ({err})") from err
+    compare(
+        _names(args.models),
+        args.dataset,
+        seeds=seeds,
+        out_dir=args.out or Path("compare") / args.dataset,
+        config_file_list=_names(args.config_files),
+        overrides=list(overrides),
+        force=args.force,
+    )
+    return 0

@@ -17,14 +17,16 @@ each table. Key names:
 
 from __future__ import annotations
 
-from typing import Union
+from typing import Any, Union
 
 import numpy as np
 import torch
-from torch import Tensor
+import torch.nn.functional as F
+from torch import Tensor, nn
 
 from recbole_spec.diagnostics.align_uniform import alignment, table_uniformity
-from recbole_spec.diagnostics.spectrum import spectrum_report
+from recbole_spec.diagnostics.spectrum import singular_values, spectrum_report
+from recbole_spec.diagnostics.tables import embedding_tables, interaction_pairs
 
 Pairs = Union[tuple[Tensor, Tensor], Tensor, np.ndarray]
 
@@ -132,3 +134,29 @@ def collapse_report(
         report["n_pairs"] = float(pairs[0].numel())
     report["dim"] = float(user_t.shape[1])
     return report
+
+
+def model_report(
+    model: nn.Module, test_data: Any, *, normalize_spectrum: bool = False
+) -> tuple[dict[str, float], Tensor]:
+    """:func:`collapse_report` of a trained model and the spectrum of its stacked tables.
+
+    What ``compare`` keeps for every run and ``spectrum`` prints for every checkpoint.
+
+    Args:
+        model: plugin or RecBole recommender (its tables: :func:`embedding_tables`).
+        test_data: RecBole's test dataloader (or dataset); its pairs give the alignment.
+        normalize_spectrum: the singular values of the row-normalised tables instead of the raw
+            ones (the report holds both variants either way) (default: ``False``).
+
+    Returns:
+        ``(report, values)``: the report dict and the singular values of ``[U; I]`` (float64).
+
+    Raises:
+        NoEmbeddingError: the model has no embedding tables (EASE, ItemKNN, ...).
+    """
+    user, item = embedding_tables(model)
+    report = collapse_report(user, item, interaction_pairs(test_data))
+    if normalize_spectrum:
+        user, item = (F.normalize(t, dim=1) for t in (user, item))
+    return report, singular_values(torch.cat([user, item]))
