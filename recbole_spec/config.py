@@ -101,7 +101,7 @@ def resolve_dataset_root(dataset: str, user_data_path: str | None = None) -> Pat
     for root in roots:
         if _has_atomic_files(root / dataset, dataset):
             return root.resolve()
-    from recbole_spec.known_datasets import KNOWN_DATASETS, import_hint
+    from recbole_spec.data_import.known import KNOWN_DATASETS, import_hint
 
     hint = import_hint(dataset)
     found = available_datasets(user_data_path)

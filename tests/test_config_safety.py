@@ -263,7 +263,7 @@ def test_issue11_no_paper_settings_elsewhere(paper_root: Path) -> None:
 
 def test_paper_preset_table_names_known_datasets_and_shipped_presets() -> None:
     from recbole_spec.config import OTHER_SPLIT_PRESETS, PAPER_PRESETS, list_presets
-    from recbole_spec.known_datasets import KNOWN_DATASETS
+    from recbole_spec.data_import.known import KNOWN_DATASETS
 
     for table in (PAPER_PRESETS, OTHER_SPLIT_PRESETS):
         for dataset, preset in table.items():

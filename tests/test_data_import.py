@@ -13,18 +13,22 @@ import pytest
 import yaml
 
 from recbole_spec import data_import as di
+from recbole_spec.commands import import_data
 from recbole_spec.data_import import (
     ChecksumMismatchError,
     DatasetExistsError,
     ImportFormatError,
     import_known,
     import_split,
+    lines,
+    readers,
+    writer,
 )
-from recbole_spec.known_datasets import (
+from recbole_spec.data_import.known import (
     KNOWN_DATASETS,
     SOURCE_ENV,
     MissingSourceError,
-    UnknownDatasetError,
+    UnregisteredDatasetError,
     import_hint,
 )
 
@@ -138,6 +142,22 @@ def test_lightgcn_line_with_only_a_user_means_no_items(tmp_path: Path) -> None:
     report = import_split(train, test, "lonely", tmp_path / "out", protocol="paper")
     assert report.rows_read["train"] == len(TRAIN_ROWS)
     assert 7 not in {u for u, _ in inter_files(report.out_dir, "lonely")["train"]}
+
+
+@pytest.mark.parametrize(
+    "fmt, body",
+    [
+        ("csv", b"0,10\r\n 1 , 11 \r\n\r\n  \r\n2,123456789012345678\r\n"),
+        ("tsv", b"0\t10\n\n1 \t 11\n007\t12"),
+        ("lightgcn", b"0 10 11\n7\n\n1\t12  13 \r\n2 123456789012345678"),
+    ],
+)
+def test_fast_readers_and_the_exact_line_reader_agree(fmt: str, body: bytes) -> None:
+    """pandas/numpy read valid files; :mod:`.lines` reads what they refuse: same rows."""
+    fast = readers.parse(Path("x"), (b"user,item\n" if fmt == "csv" else b"") + body, fmt)
+    users, items = lines.scan_pairs(Path("x"), body, 2 if fmt == "csv" else 1, fmt)
+    assert fast.users.tolist() == users.tolist() and fast.items.tolist() == items.tolist()
+    assert fast.users.dtype == users.dtype == np.int64 and len(fast) > 0
 
 
 @pytest.mark.parametrize(
@@ -389,13 +409,13 @@ def test_failure_while_writing_leaves_no_partial_output(
     train, test = make_split(tmp_path / "src", "csv")
     calls = []
 
-    def flaky(path: Path, pairs: di.Pairs) -> None:
+    def flaky(path: Path, pairs: di.InteractionPairs) -> None:
         calls.append(path)
         if len(calls) == 2:
             raise OSError("disk full")
         path.write_text("partial")
 
-    monkeypatch.setattr(di, "_write_inter", flaky)
+    monkeypatch.setattr(writer, "write_inter", flaky)
     with pytest.raises(OSError, match="disk full"):
         import_split(train, test, "half", tmp_path / "out")
     assert_nothing_written(tmp_path / "out")
@@ -478,7 +498,7 @@ def test_import_known_without_source_says_where_to_put_files(
 
 
 def test_import_known_rejects_unknown_names(tmp_path: Path) -> None:
-    with pytest.raises(UnknownDatasetError, match="known:"):
+    with pytest.raises(UnregisteredDatasetError, match="known:"):
         import_known("netflix", source=tmp_path, out_root=tmp_path / "out")
 
 
@@ -504,7 +524,7 @@ def test_import_known_finds_layout_and_checks_checksums(
 
 def cli(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="recbole-spec")
-    di.add_import_parser(parser.add_subparsers(dest="command"))
+    import_data.add_parser(parser.add_subparsers(dest="command"))
     return parser.parse_args(argv)
 
 
@@ -526,7 +546,7 @@ def test_cli_imports_a_custom_split(tmp_path: Path, capsys: pytest.CaptureFixtur
             "paper",
         ]
     )
-    assert args.func(args) == 0
+    assert import_data.main(args, []) == 0
     printed = capsys.readouterr().out
     assert "mine" in printed and "paper" in printed and str(tmp_path / "out") in printed
     assert "duplicates dropped" in printed
@@ -541,12 +561,12 @@ def test_cli_errors_print_one_line_and_return_2(
     args = cli(
         ["import", "mine", "--train", str(bad), "--test", str(bad), "--out", str(tmp_path / "out")]
     )
-    assert args.func(args) == 2
+    assert import_data.main(args, []) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "missing header" in err
 
     args = cli(["import", "netflix", "--out", str(tmp_path / "out")])
-    assert args.func(args) == 2
+    assert import_data.main(args, []) == 2
     assert "--train" in capsys.readouterr().err
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from recbole_spec.data_import import ImportReport, import_known
-from recbole_spec.known_datasets import KNOWN_DATASETS, SOURCE_ENV
+from recbole_spec.data_import.known import KNOWN_DATASETS, SOURCE_ENV
 
 pytestmark = pytest.mark.slow
 

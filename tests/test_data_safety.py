@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from recbole_spec import data_import as di
+from recbole_spec.commands import import_data
 from recbole_spec.config import SpecConfig
 from recbole_spec.data_checks import (
     AtomicFileError,
@@ -29,6 +30,7 @@ from recbole_spec.data_import import (
     DiskSpaceError,
     ImportFormatError,
     import_split,
+    writer,
 )
 from recbole_spec.validation import ConfigError
 
@@ -55,7 +57,7 @@ def listing(root: Path) -> list[str]:
 
 def cli(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="recbole-spec")
-    di.add_import_parser(parser.add_subparsers(dest="command"))
+    import_data.add_parser(parser.add_subparsers(dest="command"))
     return parser.parse_args(argv)
 
 
@@ -89,7 +91,7 @@ def test_issue12_cold_start_drop_policy_removes_them(
         ["import", "dropped", "--train", str(train), "--test", str(test)]
         + ["--out", str(tmp_path / "out"), "--cold-start", "drop", "--protocol", "paper"]
     )
-    assert args.func(args) == 0
+    assert import_data.main(args, []) == 0
     assert "dropped (--cold-start=drop)" in capsys.readouterr().out
     folder = tmp_path / "out" / "dropped"
     for split in ("valid", "test"):  # paper protocol: valid is the same (filtered) copy
@@ -202,14 +204,14 @@ def test_an_import_that_finishes_second_is_discarded(
 ) -> None:
     train, test = split_files(tmp_path / "src")
     out = tmp_path / "out"
-    real = di._check_free_space
+    real = writer.check_free_space
 
     def other_import_finishes(root: Path, splits, extra: int) -> None:  # noqa: ANN001
         real(root, splits, extra)
-        monkeypatch.setattr(di, "_check_free_space", real)
+        monkeypatch.setattr(writer, "check_free_space", real)
         import_split(train, test, "twice", out, cold_start="drop")
 
-    monkeypatch.setattr(di, "_check_free_space", other_import_finishes)
+    monkeypatch.setattr(writer, "check_free_space", other_import_finishes)
     with pytest.raises(DatasetExistsError, match="another import of the same name finished"):
         import_split(train, test, "twice", out)
     assert listing(out) == ["twice"]
@@ -224,7 +226,7 @@ def test_full_disk_is_detected_before_writing(
     class Usage:
         free = 1000
 
-    monkeypatch.setattr(di.shutil, "disk_usage", lambda path: Usage())
+    monkeypatch.setattr(writer.shutil, "disk_usage", lambda path: Usage())
     with pytest.raises(DiskSpaceError, match="not enough free disk space.*nothing was written"):
         import_split(train, test, "full", tmp_path / "out")
     assert listing(tmp_path / "out") == []
@@ -236,13 +238,13 @@ def test_disk_filling_up_while_writing_leaves_nothing(
     train, test = split_files(tmp_path / "src")
     calls = []
 
-    def fills_up(path: Path, pairs: di.Pairs) -> None:
+    def fills_up(path: Path, pairs: di.InteractionPairs) -> None:
         calls.append(path)
         path.write_text("partial")
         if len(calls) == 2:
             raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(di, "_write_inter", fills_up)
+    monkeypatch.setattr(writer, "write_inter", fills_up)
     with pytest.raises(DiskSpaceError, match="filled up while writing.*nothing was written"):
         import_split(train, test, "full", tmp_path / "out")
     assert listing(tmp_path / "out") == []

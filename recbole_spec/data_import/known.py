@@ -30,8 +30,8 @@ class MissingSourceError(FileNotFoundError):
     """A known dataset's source files were not found; the message says where to put them."""
 
 
-class UnknownDatasetError(ValueError):
-    """The name is not in :data:`KNOWN_DATASETS`."""
+class UnregisteredDatasetError(ValueError):
+    """The name is not one of the datasets :data:`KNOWN_DATASETS` can import by name."""
 
 
 @dataclass(frozen=True)
@@ -304,12 +304,12 @@ def resolve_source(
         The matching layout and the folder holding its files.
 
     Raises:
-        UnknownDatasetError: ``name`` is not registered.
+        UnregisteredDatasetError: ``name`` is not registered.
         MissingSourceError: no accepted layout was found; the message says where to put the files.
     """
     if name not in KNOWN_DATASETS:
         known = ", ".join(sorted(KNOWN_DATASETS))
-        raise UnknownDatasetError(f"unknown dataset '{name}' (known: {known})")
+        raise UnregisteredDatasetError(f"unknown dataset '{name}' (known: {known})")
     entry = KNOWN_DATASETS[name]
     raw = source if source is not None else os.environ.get(SOURCE_ENV) or None
     if raw is None:
