@@ -202,6 +202,21 @@ def test_negatives_are_sampled_exactly_when_the_objective_declares_them(
     assert (model.NEG_ITEM_ID in batch) is model.objective.uses_negatives
 
 
+def test_objective_other_than_the_declared_class_is_refused(base_config: dict[str, Any]) -> None:
+    """``uses_negatives`` comes from ``objective_class``: the built objective must be one."""
+    from recbole_spec.models import BPRMF
+    from recbole_spec.objectives import SoftmaxObjective
+
+    class Mislabelled(BPRMF):
+        @classmethod
+        def objective_class(cls, config: Any) -> type:
+            return SoftmaxObjective
+
+    config = build_config("BPRMF", "checker", config_dict=base_config)
+    with pytest.raises(TypeError, match="returned a BPRObjective, but objective_class"):
+        Mislabelled(config, _load_train(config)._dataset)
+
+
 def test_untrained_predict_matches_full_sort(built: tuple[Any, Any, Any]) -> None:
     assert_predict_matches_full_sort(built[2])
 

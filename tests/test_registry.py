@@ -59,6 +59,10 @@ class Toy(SpecRecommender):
     def check_model_config(cls, config):
         check_positive(config, "toy_margin", cls.__name__, example=1.0)
 
+    @classmethod
+    def objective_class(cls, config):
+        return HingeObjective
+
     def build_objective(self, config, dataset):
         return HingeObjective(config["toy_margin"])
 '''
@@ -66,7 +70,6 @@ class Toy(SpecRecommender):
 TOY_YAML = """\
 toy_margin: 0.25                # (float) Hinge margin, > 0.
 embedding_size: 8
-init: xavier_normal             # (str) xavier_normal | xavier_uniform | glorot_uniform | normal
 """
 
 TOY_MODULES = ("toy_hinge_objective", "toy_model")
@@ -153,6 +156,20 @@ def test_user_folder_method_runs_through_cli(
     assert state["config"]["model"] == "Toy"
     assert state["config"]["toy_margin"] == 0.25 and state["config"]["embedding_size"] == 8
     assert state["state_dict"]["encoder.user_embedding.weight"].shape[1] == 8
+    # Declared once, by the objective: the hinge loss uses negatives, so RecBole sampled them.
+    assert state["config"]["train_neg_sample_args"]["distribution"] == "uniform"
+    assert state["config"]["init"] == "xavier_normal"  # the plugin-wide default
+
+
+def test_objective_without_negatives_declaration_is_refused(
+    plugin_dir: Path, data_root: Path
+) -> None:
+    from recbole_spec.pipeline import build_config
+
+    objective = plugin_dir / "toy_hinge_objective.py"
+    objective.write_text(objective.read_text().replace("uses_negatives = True", ""))
+    with pytest.raises(TypeError, match="HingeObjective.*must declare 'uses_negatives"):
+        build_config("Toy", "checker", config_dict={"data_path": str(data_root)})
 
 
 def test_duplicate_model_name_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

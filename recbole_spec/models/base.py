@@ -39,7 +39,9 @@ class SpecRecommender(GeneralRecommender):
     """Base class of the plugin's models.
 
     Subclasses set :attr:`encoder_name` (or let ``config['encoder']`` choose it when
-    :attr:`configurable_encoder` is true) and implement :meth:`build_objective`.
+    :attr:`configurable_encoder` is true) and implement :meth:`objective_class` and
+    :meth:`build_objective`. Whether RecBole samples negatives is read from the objective
+    class's ``uses_negatives``, declared once, in the objective.
     """
 
     input_type = InputType.PAIRWISE
@@ -54,11 +56,27 @@ class SpecRecommender(GeneralRecommender):
         name = config["encoder"] if self.configurable_encoder else self.encoder_name
         self.encoder = build_encoder(name.lower(), config, dataset)
         self.objective: nn.Module = self.build_objective(config, dataset)
+        declared = self.objective_class(config)
+        if not isinstance(self.objective, declared):
+            raise TypeError(
+                f"{type(self).__name__}.build_objective returned a "
+                f"{type(self.objective).__name__}, but objective_class(config) declares "
+                f"{declared.__name__} (whose uses_negatives decided the negative sampling)"
+            )
         self.reg_weight = float(config["reg_weight"] or 0.0)
         self.neg_ratio = int(config["neg_ratio"] or 1)
         weight = float(config["stable_rank_weight"] or 0.0)
         self.stable_rank = StableRankRegularizer(weight) if weight > 0 else None
         self.stable_rank_active = self.stable_rank is not None
+
+    @classmethod
+    def objective_class(cls, config: Any) -> type[nn.Module]:
+        """The objective class :meth:`build_objective` builds for ``config`` (checked).
+
+        Read before any data is loaded: its ``uses_negatives`` decides whether RecBole draws
+        negative items for the training batches (:meth:`check_config`).
+        """
+        raise NotImplementedError(f"{cls.__name__} must define objective_class(config)")
 
     def build_objective(self, config: Any, dataset: Any) -> nn.Module:
         """Return the training objective (see :mod:`recbole_spec.objectives`)."""
@@ -86,7 +104,13 @@ class SpecRecommender(GeneralRecommender):
         config["train_sampler"] = check_choice(config, "train_sampler", owner, TRAIN_SAMPLERS)
         check_number(config, "lr_decay", owner, low=0, low_open=True, high=1, example=0.9995)
         cls.check_model_config(config)
-        uses_negatives = cls.objective_uses_negatives(config)
+        objective = cls.objective_class(config)
+        uses_negatives = getattr(objective, "uses_negatives", None)
+        if not isinstance(uses_negatives, bool):
+            raise TypeError(
+                f"{objective.__name__} (the objective of {owner}) must declare "
+                f"'uses_negatives = True' or 'uses_negatives = False' as a class attribute"
+            )
         if uses_negatives and config["train_sampler"] == "user_uniform":
             raise ConfigError(
                 f"{owner}: 'train_sampler: user_uniform' draws positives only, but this "
@@ -112,11 +136,6 @@ class SpecRecommender(GeneralRecommender):
     @classmethod
     def check_model_config(cls, config: Any) -> None:
         """Validate the model's own keys (override in subclasses)."""
-
-    @classmethod
-    def objective_uses_negatives(cls, config: Any) -> bool:
-        """Whether training batches need RecBole's negative items (override when not)."""
-        return True
 
     def _split_batch(self, interaction: Any) -> Batch:
         users, items = interaction[self.USER_ID], interaction[self.ITEM_ID]

@@ -10,7 +10,7 @@ from typing import Any
 from torch import nn
 
 from recbole_spec.models.base import SpecRecommender
-from recbole_spec.objectives import check_ranking_loss, ranking_objective
+from recbole_spec.objectives import check_ranking_loss, ranking_objective, ranking_objective_class
 
 
 class BPRMF(SpecRecommender):
@@ -22,6 +22,11 @@ class BPRMF(SpecRecommender):
     def check_model_config(cls, config: Any) -> None:
         """Validate ``loss`` and its temperature."""
         check_ranking_loss(config, cls.__name__)
+
+    @classmethod
+    def objective_class(cls, config: Any) -> type[nn.Module]:
+        """BPR or SSM, as ``loss`` says (both with negatives)."""
+        return ranking_objective_class(config)
 
     def build_objective(self, config: Any, dataset: Any) -> nn.Module:
         """BPR or SSM, as configured."""

@@ -27,9 +27,9 @@ class CLUniformity(SpecRecommender):
         check_positive(config, "uniformity_t", cls.__name__, example=2.0)
 
     @classmethod
-    def objective_uses_negatives(cls, config: Any) -> bool:
-        """No negatives: uniformity spreads the batch instead."""
-        return False
+    def objective_class(cls, config: Any) -> type[nn.Module]:
+        """Alignment + uniformity (no negatives: uniformity spreads the batch instead)."""
+        return AlignUniformObjective
 
     def build_objective(self, config: Any, dataset: Any) -> nn.Module:
         """The alignment + uniformity objective."""

@@ -28,9 +28,9 @@ class DirectSpec(SpecRecommender):
         check_number(config, "shrink", cls.__name__, low=0, example=0.03)
 
     @classmethod
-    def objective_uses_negatives(cls, config: Any) -> bool:
-        """Positive-only: RecBole samples no negatives."""
-        return False
+    def objective_class(cls, config: Any) -> type[nn.Module]:
+        """The all-pass DirectSpec objective (positive-only)."""
+        return DirectSpecObjective
 
     def build_objective(self, config: Any, dataset: Any) -> nn.Module:
         """The all-pass DirectSpec objective."""

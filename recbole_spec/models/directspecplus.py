@@ -39,6 +39,11 @@ class DirectSpecPlus(DirectSpec):
                 f"share an item get the lower temperature, e.g. --tau0=2.5 --tau1=3.0"
             )
 
+    @classmethod
+    def objective_class(cls, config: Any) -> type[nn.Module]:
+        """The self-paced DirectSpec+ objective (positive-only)."""
+        return DirectSpecPlusObjective
+
     def build_objective(self, config: Any, dataset: Any) -> nn.Module:
         """The self-paced DirectSpec+ objective (adaptive: with the training matrix)."""
         adaptive = config["tau_mode"] == "adaptive"

@@ -20,6 +20,7 @@ __all__ = [
     "bpr_loss",
     "check_ranking_loss",
     "ranking_objective",
+    "ranking_objective_class",
     "sampled_softmax_loss",
 ]
 
@@ -31,8 +32,13 @@ def check_ranking_loss(config: Any, owner: str) -> None:
         check_positive(config, "ssm_temperature", owner, example=1.0)
 
 
+def ranking_objective_class(config: Any) -> type[BPRObjective] | type[SoftmaxObjective]:
+    """The negative-sampling objective class named by ``config['loss']``."""
+    return SoftmaxObjective if config["loss"] == "ssm" else BPRObjective
+
+
 def ranking_objective(config: Any) -> BPRObjective | SoftmaxObjective:
     """The negative-sampling objective named by ``config['loss']``."""
-    if config["loss"] == "ssm":
+    if ranking_objective_class(config) is SoftmaxObjective:
         return SoftmaxObjective(config["ssm_temperature"], bool(config["ssm_cosine"]))
     return BPRObjective()

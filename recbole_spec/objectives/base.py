@@ -30,7 +30,12 @@ class Batch:
 
 
 class Objective(Protocol):
-    """A training loss over encoder rows."""
+    """A training loss over encoder rows.
+
+    ``uses_negatives`` is the one declaration of whether the loss needs negative items: a
+    model's :meth:`~recbole_spec.models.base.SpecRecommender.objective_class` names the class,
+    and RecBole samples negatives for the training batches exactly when it is true.
+    """
 
     uses_negatives: bool
 
