@@ -12,29 +12,32 @@ Layering, lowest to highest priority:
 
 Unlike RecBole's ``Config``, the overrides come from an explicit argument list rather than
 ``sys.argv``, so library calls (tests, Ray trials) are not affected by the host's command line.
-Every check runs here, before any dataset is read.
+Every check runs here, before any dataset is read. The parts it builds on have their own modules:
+:mod:`recbole_spec.config_keys` (the keys a user may set), :mod:`recbole_spec.presets` (named
+settings and the paper defaults) and :mod:`recbole_spec.dataset_roots` (where atomic files are).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
-from functools import cache
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from recbole_spec import compat, registry
-from recbole_spec.paths import (
-    data_home,
-    display_path,
-    properties_dir,
-    recbole_example_dir,
-    recbole_properties_dir,
-)
+from recbole_spec.config_keys import known_keys, yaml_keys
+from recbole_spec.dataset_roots import import_record, resolve_dataset_root
+from recbole_spec.paths import display_path, properties_dir, recbole_example_dir
 from recbole_spec.plain import to_plain
-from recbole_spec.validation import ConfigError, check_number, check_positive, closest, suggest
+from recbole_spec.presets import (
+    AUTO_PRESET_MODELS,
+    OTHER_SPLIT_PRESETS,
+    choose_presets,
+    preset_path,
+)
+from recbole_spec.validation import ConfigError, check_number, check_positive, closest
 
 compat.apply()
 
@@ -43,10 +46,6 @@ from recbole.config import Config  # noqa: E402  (after compat.apply)
 from recbole_spec.metrics import register_metrics  # noqa: E402
 
 register_metrics()
-
-
-class UnknownDatasetError(ConfigError):
-    """Raised when no atomic files exist for the requested dataset."""
 
 
 def parse_overrides(args: Sequence[str]) -> dict[str, str]:
@@ -64,155 +63,6 @@ def parse_overrides(args: Sequence[str]) -> dict[str, str]:
             raise ConfigError(f"argument '--{key}' given twice with different values")
         overrides[key] = value
     return overrides
-
-
-def _has_atomic_files(folder: Path, dataset: str) -> bool:
-    return folder.is_dir() and any(folder.glob(f"{dataset}*.inter"))
-
-
-def _candidate_roots(user_data_path: str | None) -> list[Path]:
-    if user_data_path:
-        return [Path(user_data_path).expanduser()]
-    return [Path("dataset").resolve(), data_home()]
-
-
-def available_datasets(user_data_path: str | None = None) -> list[str]:
-    """Datasets with atomic files under the searched roots (plus ml-100k, shipped by RecBole)."""
-    names = {"ml-100k"} if (recbole_example_dir() / "ml-100k").is_dir() else set()
-    for root in _candidate_roots(user_data_path):
-        if root.is_dir():
-            names.update(p.name for p in root.iterdir() if _has_atomic_files(p, p.name))
-    return sorted(names)
-
-
-def resolve_dataset_root(dataset: str, user_data_path: str | None = None) -> Path:
-    """Return the folder that contains ``<dataset>/<dataset>*.inter``.
-
-    Searches the user's ``data_path`` if given, else ``./dataset`` and the plugin's data home
-    (``$RECBOLE_SPEC_DATA_HOME``). ml-100k always comes from the recbole wheel, as in RecBole.
-
-    Raises:
-        UnknownDatasetError: naming the folders searched, the datasets found and, for datasets the
-            plugin knows how to import, the import command.
-    """
-    if dataset == "ml-100k":
-        return recbole_example_dir()
-    roots = _candidate_roots(user_data_path)
-    for root in roots:
-        if _has_atomic_files(root / dataset, dataset):
-            return root.resolve()
-    from recbole_spec.data_import.known import KNOWN_DATASETS, import_hint
-
-    hint = import_hint(dataset)
-    found = available_datasets(user_data_path)
-    searched = ", ".join(str(r / dataset) for r in roots)
-    close = suggest(dataset, sorted((set(found) | set(KNOWN_DATASETS)) - {dataset}))
-    raise UnknownDatasetError(
-        f"unknown dataset '{dataset}': no atomic files ({dataset}.inter or "
-        f"{dataset}.train.inter) in {searched}.{close} Available: "
-        f"{', '.join(found) or 'none'}. "
-        + (hint or "Pass --data_path=<folder containing a '<dataset>/' folder of atomic files>.")
-    )
-
-
-def _names(value: Any) -> list[str]:
-    if not value:
-        return []
-    if isinstance(value, str):
-        return [v for v in value.replace(",", " ").split() if v]
-    return [str(v) for v in value]
-
-
-def list_presets() -> list[str]:
-    """Names of the shipped presets (``properties/preset/<name>.yaml``)."""
-    return sorted(p.stem for p in (properties_dir() / "preset").glob("*.yaml"))
-
-
-def preset_path(name: str) -> Path:
-    """Path of preset ``name``; unknown names raise a :class:`ConfigError` listing the choices."""
-    path = properties_dir() / "preset" / f"{name}.yaml"
-    if not path.is_file():
-        choices = list_presets()
-        raise ConfigError(
-            f"unknown preset '{name}'{suggest(name, choices)}; choose from {', '.join(choices)}"
-        )
-    return path
-
-
-# ------------------------------------------------------------------------------ known keys
-
-RECBOLE_RUNTIME_KEYS = frozenset(
-    {
-        # Set or read by RecBole's Config and trainers without a YAML default (configurator.py,
-        # utils/argument_list.py, trainer.py): the run's identity, device and distributed setup.
-        "model", "dataset", "config_file", "device", "single_spec", "local_rank", "world_size",
-        "nproc", "offset", "ip", "port", "verbose", "MODEL_TYPE", "MODEL_INPUT_TYPE", "eval_type",
-        "valid_neg_sample_args", "test_neg_sample_args", "neg_sampling", "training_neg_sample_num",
-        # Read by RecBole models without a default in their YAML (grep of recbole/model).
-        "cin", "contrast", "encoding", "eta", "feature_num", "has_residual", "norm", "sim",
-        "tail_ratio", "token_num_threshold", "use_filter", "xgb_early_stopping_rounds",
-    }
-)  # fmt: skip
-"""Keys RecBole reads or sets in code although none of its properties YAML files defines them."""
-
-PLUGIN_RUNTIME_KEYS = frozenset(
-    {
-        "preset",  # properties/preset/<name>.yaml, comma separated; 'none' disables auto presets
-        "resume_from",  # pipeline: continue from a '*-last.pth' checkpoint
-        "spec_protocol",  # written by the importer: holdout | paper
-        "spec_import",  # the importer's audit record in <dataset>.yaml
-    }
-)
-"""Keys the plugin's code reads that no properties YAML file defines."""
-
-
-def _yaml_keys(paths: Iterable[Path]) -> set[str]:
-    keys: set[str] = set()
-    for path in paths:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        if isinstance(data, dict):
-            keys.update(str(k) for k in data)
-    return keys
-
-
-@cache
-def recbole_keys() -> frozenset[str]:
-    """Every key RecBole knows: its properties YAML files, argument lists and runtime keys.
-
-    The dataset download tables (``url.yaml``, ``kg_url.yaml``) map dataset names to URLs and
-    hold no settings, so they are left out.
-    """
-    from recbole.utils import argument_list
-
-    files = [
-        p
-        for p in recbole_properties_dir().rglob("*.yaml")
-        if p.name not in ("url.yaml", "kg_url.yaml")
-    ]
-    lists = (
-        argument_list.general_arguments
-        + argument_list.training_arguments
-        + argument_list.evaluation_arguments
-        + argument_list.dataset_arguments
-    )
-    return frozenset(_yaml_keys(files) | set(lists) | RECBOLE_RUNTIME_KEYS)
-
-
-def plugin_keys() -> frozenset[str]:
-    """Every key the plugin knows: its settings files (overall, all models, presets) and code.
-
-    Search-space files (``properties/tune/``) only name keys of these files, so they add none.
-    """
-    props = properties_dir()
-    files = [props / "overall.yaml"]
-    for folder in ("model", "preset", "dataset"):
-        files += sorted((props / folder).glob("*.yaml"))
-    return frozenset(_yaml_keys(p for p in files if p.is_file()) | PLUGIN_RUNTIME_KEYS)
-
-
-def known_keys() -> frozenset[str]:
-    """Keys accepted in ``--key=value``, ``--config_files`` and ``config_dict``."""
-    return recbole_keys() | plugin_keys()
 
 
 def _read_config_file(path: Path, loader: Any) -> dict[str, Any]:
@@ -256,55 +106,17 @@ def _read_config_file(path: Path, loader: Any) -> dict[str, Any]:
     return data
 
 
-def _import_record(path: Path) -> dict[str, Any]:
-    """The ``spec_import`` record of an imported dataset's YAML, or ``{}``."""
-    if not path.is_file():
-        return {}
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as err:
-        raise ConfigError(
-            f"dataset settings '{path}' are not valid YAML ({err}); re-import the dataset with "
-            "`recbole-spec import ... --force`"
-        ) from None
-    record = data.get("spec_import") if isinstance(data, dict) else None
-    return record if isinstance(record, dict) else {}
-
-
-# ------------------------------------------------------------------------- paper presets
-
-AUTO_PRESET_MODELS = ("DirectSpecPlus", "DirectSpec")
-"""Models that run with a paper's settings by default on that paper's imported dataset."""
-
-PAPER_PRESETS: Mapping[str, str] = {
-    "citeulike": "directspec_citeulike",
-    "gowalla": "directspec_gowalla",
-}
-"""Known (checksum-verified) dataset -> preset holding the DirectSpec paper's settings for it.
-
-yelp2018 is deliberately absent: the LightGCN yelp2018 split is not the DirectSpec paper's Yelp
-split (whose train file is not public), so its settings (``directspec_yelp``) were tuned on other
-data and no paper figure exists for this split; applying them by default would present untested
-settings as the paper's. The run says so and names the preset instead.
-"""
-
-OTHER_SPLIT_PRESETS: Mapping[str, str] = {"yelp2018": "directspec_yelp"}
-
-DATASET_PRESET_PREFIXES = ("directspec_", "directau_")
-"""Presets that hold a whole dataset's settings; the others (gcn, adaptive, ...) modify one."""
-
-
 class SpecConfig(Config):
     """RecBole configuration for plugin and built-in models, validated before data loading.
 
     Every key the user sets (``--key=value``, ``config_file_list``, ``config_dict``) must be
-    known to RecBole or the plugin (:func:`known_keys`); a misspelled key stops the run with a
-    suggestion instead of being ignored.
+    known to RecBole or the plugin (:func:`~recbole_spec.config_keys.known_keys`); a misspelled
+    key stops the run with a suggestion instead of being ignored.
 
     DirectSpecPlus and DirectSpec on a checksum-verified import of a paper's dataset
-    (:data:`PAPER_PRESETS`) run with that paper's preset unless the user names a dataset preset
-    or ``--preset=none``; the user's own keys still win. :attr:`settings_line` says so in one
-    line for the run's log.
+    (:data:`~recbole_spec.presets.PAPER_PRESETS`) run with that paper's preset unless the user
+    names a dataset preset or ``--preset=none``; the user's own keys still win.
+    :attr:`settings_line` says so in one line for the run's log.
 
     Args:
         model: model name (plugin first, ``recbole.<Name>`` for a shadowed built-in) or class.
@@ -384,7 +196,7 @@ class SpecConfig(Config):
         self._check_known_keys()
         root = resolve_dataset_root(dataset, self.external_config_dict.get("data_path"))
         dataset_yaml = root / dataset / f"{dataset}.yaml"
-        self._known_dataset = _import_record(dataset_yaml).get("known_dataset")
+        self._known_dataset = import_record(dataset_yaml).get("known_dataset")
         self.presets = self._choose_presets(model)
         for preset in self.presets:
             self._layer(preset_path(preset))
@@ -394,24 +206,10 @@ class SpecConfig(Config):
 
     def _choose_presets(self, model: str) -> list[str]:
         """The user's presets, preceded by the paper preset of a known dataset (see class doc)."""
-        user = _names(self.external_config_dict.get("preset"))
-        if any(p.lower() == "none" for p in user):
-            if len(user) > 1:
-                raise ConfigError(
-                    f"--preset={','.join(user)}: 'none' turns presets off and cannot be combined "
-                    "with other presets"
-                )
-            return []
-        paper = PAPER_PRESETS.get(str(self._known_dataset))
-        if (
-            self.is_plugin
-            and model in AUTO_PRESET_MODELS
-            and paper is not None
-            and not any(p.startswith(DATASET_PRESET_PREFIXES) for p in user)
-        ):
-            self.auto_preset = paper
-            return [paper, *user]
-        return user
+        presets, self.auto_preset = choose_presets(
+            self.external_config_dict.get("preset"), model, self.is_plugin, self._known_dataset
+        )
+        return presets
 
     # ----------------------------------------------------------------------- user keys
 
@@ -519,7 +317,7 @@ class SpecConfig(Config):
         name = f"{self.model} on {self.dataset}"
         if self.auto_preset is not None:
             applied = ",".join(self.presets)
-            preset_keys = _yaml_keys([preset_path(self.auto_preset)])
+            preset_keys = yaml_keys([preset_path(self.auto_preset)])
             mine = sorted(k for k in preset_keys if self._user_source(k) is not None)
             verb = "overrides" if len(mine) == 1 else "override"
             yours = f"; your {', '.join('--' + k for k in mine)} {verb} it" if mine else ""

@@ -7,7 +7,8 @@ import pytest
 import recbole_spec.pipeline as pipeline
 from recbole_spec import get_model, list_models
 from recbole_spec.cli import main
-from recbole_spec.config import SpecConfig, UnknownDatasetError, parse_overrides
+from recbole_spec.config import SpecConfig, parse_overrides
+from recbole_spec.dataset_roots import DatasetNotFoundError
 from recbole_spec.registry import UnknownModelError
 from recbole_spec.validation import ConfigError
 
@@ -44,7 +45,7 @@ def test_unknown_model_lists_choices_and_suggests() -> None:
 
 
 def test_unknown_dataset_names_folders_and_choices(tiny_config: dict, no_data_loading) -> None:
-    with pytest.raises(UnknownDatasetError) as err:
+    with pytest.raises(DatasetNotFoundError) as err:
         pipeline.run("BPRMF", "chekcer", config_dict=tiny_config)
     assert "chekcer" in str(err.value) and "checker" in str(err.value)
 
