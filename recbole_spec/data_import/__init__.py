@@ -1,9 +1,10 @@
 """Convert the papers' fixed train/test splits into RecBole atomic files.
 
 The published splits come as CSV (``user,item`` with a header, DirectSpec), LightGCN text (one
-line per user ``u i1 i2 ...``) or plain TSV (``user<TAB>item``, no header). The importer validates
-them (vectorised over the whole file, errors name the file, the 1-based line and the fix), applies
-the policies below and writes, under ``<out_root>/<name>/``::
+line per user ``u i1 i2 ...``) or plain TSV (``user<TAB>item``, no header). The importer reads
+them with pandas (CSV/TSV) or numpy (LightGCN) and, for a file those refuse, line by line, so that
+errors name the file, the 1-based line and the fix; it applies the policies below and writes,
+under ``<out_root>/<name>/``::
 
     <name>.train.inter  <name>.valid.inter  <name>.test.inter  <name>.yaml
 
