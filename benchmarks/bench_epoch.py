@@ -2,16 +2,18 @@
 
 Both sides run in this one process on the same dataset split and settings (equal batch size),
 so the ratio is meaningful on a shared, noisy machine. Ours is built by the pipeline
-(``load_data``, ``build_model``, ``build_trainer``: fast negatives, row optimisers, fast
-evaluator); the ``recbole.`` reference exactly as RecBole builds it (stock loaders and
-trainer). Pairs: BPRMF vs ``recbole.BPR`` and LightGCN vs ``recbole.LightGCN`` (targets of
-issue 11: ratios <= 0.5 and <= 0.2), then DirectSpecPlus with its RecBole-native defaults (``--preset=none``: interaction batches of 256,
-Adam) against itself with ``--sparse_grad=False`` (dense ``torch.optim.Adam``, the previous
-default): the same numbers (tests), the epoch time the issue targets (<= 10 s on Gowalla).
-``--models`` picks pairs. Example::
+(``load_data``, ``build_model``, ``build_trainer``: lean loader, row optimisers, fast
+evaluator); a ``recbole.`` reference exactly as RecBole builds it (stock loaders and trainer).
+Pairs: BPRMF vs ``recbole.BPR`` and LightGCN vs ``recbole.LightGCN`` (targets of issue 11:
+ratios <= 0.5 and <= 0.2), then DirectSpecPlus with its RecBole-native defaults
+(``--preset=none``: interaction batches of 256, Adam) against itself with
+``--sparse_grad=False`` (dense ``torch.optim.Adam``): the same numbers (tests), the epoch time
+the issue targets (<= 10 s on Gowalla). ``--models`` picks pairs; ``A/B`` compares any two
+(``:dense`` = ``--sparse_grad=False``). Example::
 
     python benchmarks/bench_epoch.py --dataset=ml-100k --epochs=3
     python benchmarks/bench_epoch.py --dataset=gowalla --data_path=<import root> --epochs=1
+    python benchmarks/bench_epoch.py --dataset=gowalla --data_path=<root> --models=BPRMF/BPRMF:dense
 """
 
 from __future__ import annotations
@@ -102,7 +104,12 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs (median reported)")
     parser.add_argument("--batch_size", type=int, default=2048)
     parser.add_argument("--checkpoint_dir", default="/tmp/recbole_spec_bench")
-    parser.add_argument("--models", default="BPRMF,LightGCN,DirectSpecPlus")
+    parser.add_argument(
+        "--models",
+        default="BPRMF,LightGCN,DirectSpecPlus",
+        help="pairs: names from PAIRS or OURS/REFERENCE, e.g. BPRMF/BPRMF:dense (':dense': "
+        "sparse_grad=False, torch's Adam on the whole table)",
+    )
     args = parser.parse_args()
     print(
         f"dataset={args.dataset} epochs={args.epochs} batch={args.batch_size} "
@@ -112,7 +119,10 @@ def main() -> None:
     header = f"{'ours':<15}{'reference':<21}{'train s/ep':>11}{'ref':>8}{'ratio':>7}"
     header += f"{'eval s':>9}{'ref':>8}{'ratio':>7}"
     print(header)
-    for ours, reference in (PAIRS[name] for name in args.models.split(",")):
+    pairs = [
+        PAIRS[name] if name in PAIRS else tuple(name.split("/")) for name in args.models.split(",")
+    ]
+    for ours, reference in pairs:
         ours_train, ref_train, ours_eval, ref_eval = _compare(ours, reference, args)
         print(
             f"{ours:<15}{reference:<21}{ours_train:>11.3f}{ref_train:>8.3f}"
