@@ -192,3 +192,33 @@ def test_row_adam_rejects_bad_arguments() -> None:
         RowAdam([nn.Parameter(torch.zeros(1))], lr=0.0)
     with pytest.raises(ValueError, match="betas"):
         RowAdam([nn.Parameter(torch.zeros(1))], betas=(0.999, 0.999))
+    with pytest.raises(ValueError, match="dense_above"):
+        RowAdam([nn.Parameter(torch.zeros(1))], dense_above=1.5)
+
+
+@pytest.mark.parametrize("dense_above", [0.05, 0.5])
+def test_row_adam_steps_densely_above_the_row_fraction(dense_above: float) -> None:
+    """A sparse step touching more than ``dense_above`` of the table is torch's dense Adam step
+    (bit for bit; every step here touches 3 to 6 of 40 rows, 7.5-15%); below it, rows lag
+    between reads and still end at dense Adam's parameters."""
+    torch.manual_seed(0)
+    ours, ref = nn.Embedding(40, 5, sparse=True), nn.Embedding(40, 5)
+    ref.load_state_dict(ours.state_dict())
+    row_adam = RowAdam(ours.parameters(), lr=0.05, dense_above=dense_above)
+    adam = torch.optim.Adam(ref.parameters(), lr=0.05, foreach=False)
+    attach_row_sync(ours, row_adam)
+    lagged = False
+    for step, ids in enumerate(_touch_plan(600, 40, seed=2)):
+        ids = torch.cat([ids[:5], torch.tensor([39 - step % 3])]).unique()[:6]
+        for table, optimizer in ((ours, row_adam), (ref, adam)):
+            optimizer.zero_grad()
+            (table(ids) ** 2).sum().backward()
+            optimizer.step()
+        state = row_adam.state[ours.weight]
+        lagged |= state["base"] < state["step"]
+    row_adam.catch_up()
+    if dense_above < 6 / 40:
+        assert not lagged and torch.equal(ours.weight, ref.weight)
+    else:
+        assert lagged
+        torch.testing.assert_close(ours.weight, ref.weight, rtol=1e-5, atol=1e-6)

@@ -16,8 +16,8 @@ from recbole.trainer import Trainer
 from recbole.utils import get_trainer
 from torch.optim.lr_scheduler import ExponentialLR
 
+from recbole_spec.training import optim
 from recbole_spec.training.checkpoint import load_checkpoint, save_checkpoint
-from recbole_spec.training.optim import RowSGD
 from recbole_spec.training.resume import check_parameter_shapes, get_rng_state, set_rng_state
 from recbole_spec.training.samplers import UserUniformSampler
 
@@ -276,10 +276,10 @@ class SpecTrainer(CheckpointMixin, Trainer):
 
         ``learner: sgd`` uses :class:`~recbole_spec.training.optim.RowSGD` and ``learner: adam``
         :class:`~recbole_spec.training.optim.RowAdam` (dense Adam computed on the rows a batch
-        touches, with read hooks on the embeddings); both give dense SGD's / Adam's parameters.
+        touches, with read hooks on the embeddings; a step touching more than
+        :data:`~recbole_spec.training.optim.DENSE_ABOVE` of a table is taken densely); both give
+        dense SGD's / Adam's parameters.
         """
-        from recbole_spec.training.optim import RowAdam, attach_row_sync
-
         learner = str(kwargs.get("learner", self.config["learner"])).lower()
         decay = kwargs.get("weight_decay", self.config["weight_decay"])
         if not self.config["sparse_grad"] or decay or learner not in ("sgd", "adam"):
@@ -287,11 +287,11 @@ class SpecTrainer(CheckpointMixin, Trainer):
         params = kwargs.get("params", self.model.parameters())
         lr = kwargs.get("learning_rate", self.config["learning_rate"])
         if learner == "sgd":
-            return RowSGD(params, lr=lr)
-        optimizer = RowAdam(params, lr=lr)
+            return optim.RowSGD(params, lr=lr)
+        optimizer = optim.RowAdam(params, lr=lr, dense_above=optim.DENSE_ABOVE)
         for handle in getattr(self, "_row_sync_hooks", ()):
             handle.remove()
-        self._row_sync_hooks = attach_row_sync(self.model, optimizer)
+        self._row_sync_hooks = optim.attach_row_sync(self.model, optimizer)
         return optimizer
 
     def _user_uniform(self, train_data: Any) -> UserUniformSampler:
