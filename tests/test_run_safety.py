@@ -69,9 +69,7 @@ def test_resume_with_recbole_batches_equals_the_unbroken_run(tiny_config: dict) 
     unbroken = run("BPRMF", "checker", config_dict={**settings, "epochs": 4})
     first = run("BPRMF", "checker", config_dict={**settings, "epochs": 2})
     last = first["checkpoint"].removesuffix(".pth") + "-last.pth"  # after epoch 0
-    resumed = run(
-        "BPRMF", "checker", config_dict={**settings, "epochs": 4, "resume_from": last}
-    )
+    resumed = run("BPRMF", "checker", config_dict={**settings, "epochs": 4, "resume_from": last})
     losses = unbroken["trainer"].train_loss_dict
     assert sorted(resumed["trainer"].train_loss_dict) == [1, 2, 3]
     for epoch in (1, 2, 3):
@@ -239,8 +237,9 @@ def test_no_pace_line_before_the_first_evaluation(monkeypatch: pytest.MonkeyPatc
     now = [0.0]
     monkeypatch.setattr(progress.time, "perf_counter", lambda: now[0])
     bar = progress.ConsoleProgress(interval=10)
-    bar.bind(SimpleNamespace(epochs=9, start_epoch=0, valid_metric="ndcg@20",
-                             valid_metric_bigger=True))
+    bar.bind(
+        SimpleNamespace(epochs=9, start_epoch=0, valid_metric="ndcg@20", valid_metric_bigger=True)
+    )
     now[0] = 5.0
     bar.on_epoch_end(0, 1.0)
     assert bar.lines == 0
