@@ -56,7 +56,10 @@ def _run(model: str, args: argparse.Namespace, settings: dict) -> dict:
         "test": result["test_result"],
         "epochs": result["epochs"],
         "seconds": clock.rows[-1][1] if clock.rows else 0.0,
-        "warm_start_ended": getattr(result["trainer"], "warm_start_ended_epoch", None),
+        "warm_start_ended": next(
+            (c.ended_epoch for c in result["trainer"].epoch_callbacks if hasattr(c, "ended_epoch")),
+            None,
+        ),
     }
 
 

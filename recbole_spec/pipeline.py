@@ -155,11 +155,15 @@ def build_trainer(
 ) -> Any:
     """The model's trainer with its epoch callbacks bound and, with ``resume_from``, resumed.
 
+    The callbacks are ``callbacks`` followed by the model's own (``model.epoch_callbacks``, e.g.
+    the stable-rank warm start's schedule).
+
     A new run's checkpoint names never collide with an existing file; a resumed run continues
     the checkpoint's own run.
     """
     trainer = trainer_class(config, config.model_class)(config, model)
-    callbacks = list(callbacks)
+    model_callbacks = getattr(model, "epoch_callbacks", None)
+    callbacks = [*callbacks, *(model_callbacks(config) if callable(model_callbacks) else ())]
     trainer.epoch_callbacks = callbacks
     for callback in callbacks:
         bind = getattr(callback, "bind", None)

@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from recbole_spec.encoders import ENCODERS, INIT_SCHEMES, build_encoder
 from recbole_spec.objectives.base import Batch
 from recbole_spec.regularizers.l2 import l2_penalty
-from recbole_spec.regularizers.stable_rank import StableRankRegularizer
+from recbole_spec.regularizers.stable_rank import StableRankRegularizer, WarmStartSchedule
 from recbole_spec.training.optim import resolve_sparse_grad
 from recbole_spec.validation import ConfigError, check_choice, check_number, check_positive
 
@@ -189,6 +189,14 @@ class SpecRecommender(GeneralRecommender):
     def end_warm_start(self) -> None:
         """Switch the stable-rank term off for the rest of training."""
         self.stable_rank_active = False
+
+    def epoch_callbacks(self, config: Any) -> list[Any]:
+        """Epoch callbacks the model's terms need (the warm start's schedule), for the trainer."""
+        if self.stable_rank is None:
+            return []
+        return [
+            WarmStartSchedule(self, config["warm_start_epochs"], int(config["warm_start_patience"]))
+        ]
 
     def embedding_tables(self) -> tuple[Tensor, Tensor]:
         """The ``(user, item)`` tables used for scoring (propagated for graph encoders)."""

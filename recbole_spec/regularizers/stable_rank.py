@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import difflib
 import math
+from logging import getLogger
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -143,3 +145,70 @@ def _check_n_iter(n_iter: int, owner: str) -> int:
     if isinstance(n_iter, bool) or not isinstance(n_iter, int) or n_iter < 1:
         raise ValueError(f"{owner}: 'n_iter' must be an integer >= 1 (got {n_iter!r})")
     return n_iter
+
+
+class WarmStartSchedule:
+    """Ends the stable-rank warm start on schedule (an epoch callback the model supplies).
+
+    The term goes off after epoch ``epochs`` or once the validation score has not improved for
+    ``patience`` evaluations, whichever comes first (the switch is logged). ``on_epoch_end``
+    runs after each training epoch, ``__call__`` after each evaluation; the model hands the
+    schedule to the trainer (:meth:`SpecRecommender.epoch_callbacks`), so the trainer knows
+    nothing about warm starts, and ``state_dict``/``load_state_dict`` travel in its checkpoints,
+    so a resumed run ends it where the unbroken run would.
+
+    Args:
+        model: has ``stable_rank_active`` and ``end_warm_start()``.
+        epochs: last warm-start epoch (``None``: no limit).
+        patience: evaluations without improvement that end it.
+    """
+
+    def __init__(self, model: Any, epochs: int | None, patience: int) -> None:
+        self.model, self.epochs, self.patience = model, epochs, patience
+        self.best, self.stale = -math.inf, 0
+        self.ended_epoch: int | None = None
+        self.metric, self.bigger = None, True
+
+    @property
+    def active(self) -> bool:
+        """Whether the warm-start term is on."""
+        return bool(self.model.stable_rank_active)
+
+    def bind(self, trainer: Any) -> None:
+        """Read which validation metric decides and whether bigger is better."""
+        self.metric, self.bigger = trainer.valid_metric, trainer.valid_metric_bigger
+
+    def end(self, epoch: int, reason: str) -> None:
+        """Switch the term off after ``epoch`` and log why."""
+        self.model.end_warm_start()
+        self.ended_epoch = epoch
+        getLogger().info(f"stable-rank warm start ended after epoch {epoch}: {reason}")
+
+    def on_epoch_end(self, epoch: int, loss: Any) -> None:
+        """The epoch limit."""
+        if self.active and self.epochs is not None and epoch >= self.epochs:
+            self.end(epoch, f"reached warm_start_epochs={self.epochs}")
+
+    def __call__(self, epoch: int, train_loss: Any, valid_result: dict) -> None:
+        """The patience rule, on the score the trainer selects checkpoints by."""
+        if not self.active or self.metric not in valid_result:
+            return
+        score = float(valid_result[self.metric])
+        signed = score if self.bigger else -score
+        if signed > self.best:
+            self.best, self.stale = signed, 0
+        else:
+            self.stale += 1
+        if self.stale >= self.patience:
+            self.end(epoch, f"no validation improvement in {self.patience} evaluations")
+
+    def state_dict(self) -> dict[str, Any]:
+        """What a resumed run needs (the keys older checkpoints used, so they still resume)."""
+        return {"warm_start_active": self.active, "warm_best": self.best, "warm_stale": self.stale}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Inverse of :meth:`state_dict`."""
+        if not state.get("warm_start_active", True) and self.active:
+            self.model.end_warm_start()
+        self.best = float(state.get("warm_best", self.best))
+        self.stale = int(state.get("warm_stale", self.stale))

@@ -68,11 +68,21 @@ class CheckpointMixin:
     _pending_rng: dict[str, Any] | None = None
 
     def _training_state(self) -> dict[str, Any]:
-        """Trainer state beyond RecBole's that a resumed run needs (override to extend)."""
-        return {}
+        """Trainer state beyond RecBole's that a resumed run needs (override to extend).
+
+        Here: the epoch callbacks' own (``state_dict``), merged into one dict.
+        """
+        state: dict[str, Any] = {}
+        for callback in getattr(self, "epoch_callbacks", ()):
+            if callable(getattr(callback, "state_dict", None)):
+                state.update(callback.state_dict())
+        return state
 
     def _restore_training_state(self, state: dict[str, Any]) -> None:
         """Inverse of :meth:`_training_state`."""
+        for callback in getattr(self, "epoch_callbacks", ()):
+            if callable(getattr(callback, "load_state_dict", None)):
+                callback.load_state_dict(state)
 
     def _save_checkpoint(self, epoch: int, verbose: bool = True, **kwargs: Any) -> None:
         path = kwargs.pop("saved_model_file", self.saved_model_file)
@@ -225,9 +235,8 @@ class SpecTrainer(CheckpointMixin, Trainer):
     * ``lr_decay: g`` multiplies the learning rate by ``g`` after every epoch (1 = constant);
     * ``learner: sgd`` with ``sparse_grad: True`` uses :class:`~recbole_spec.training.optim.RowSGD`
       (the same update, applied to the touched rows without coalescing);
-    * the stable-rank warm start (``stable_rank_weight > 0``) ends after epoch
-      ``warm_start_epochs`` or once the validation score has not improved for
-      ``warm_start_patience`` evaluations, whichever comes first; the switch is logged.
+    * epoch callbacks with ``state_dict`` (e.g. the stable-rank warm start's schedule, which
+      the model supplies) have that state saved in and restored from checkpoints.
     """
 
     def __init__(self, config: Any, model: Any) -> None:
@@ -240,36 +249,16 @@ class SpecTrainer(CheckpointMixin, Trainer):
         )
         self._sampler: UserUniformSampler | None = None
         self._sampler_state: dict | None = None  # restored before the sampler exists
-        self._warm_best = -float("inf")
-        self._warm_stale = 0
 
     def _training_state(self) -> dict[str, Any]:
         sampler_state = self._sampler.state() if self._sampler is not None else None
-        return {
-            "warm_start_active": self.warm_start_active,
-            "warm_best": float(self._warm_best),
-            "warm_stale": int(self._warm_stale),
-            "sampler_state": sampler_state or self._sampler_state,
-        }
+        return {**super()._training_state(), "sampler_state": sampler_state or self._sampler_state}
 
     def _restore_training_state(self, state: dict[str, Any]) -> None:
-        if state and not state.get("warm_start_active", True) and self.warm_start_active:
-            self.model.end_warm_start()
-        self._warm_best = state.get("warm_best", self._warm_best)
-        self._warm_stale = state.get("warm_stale", self._warm_stale)
+        super()._restore_training_state(state)
         self._sampler_state = state.get("sampler_state")
         if self._sampler is not None and self._sampler_state is not None:
             self._sampler.set_state(self._sampler_state)
-
-    @property
-    def warm_start_active(self) -> bool:
-        """Whether the model's stable-rank warm-start term is currently on."""
-        return bool(getattr(self.model, "stable_rank_active", False))
-
-    def _end_warm_start(self, epoch: int, reason: str) -> None:
-        self.model.end_warm_start()
-        self.warm_start_ended_epoch = epoch
-        self.logger.info(f"stable-rank warm start ended after epoch {epoch}: {reason}")
 
     def _build_optimizer(self, **kwargs: Any) -> Any:
         """RecBole's optimizer, except on the MF encoder's sparse gradients (``sparse_grad``).
@@ -319,24 +308,7 @@ class SpecTrainer(CheckpointMixin, Trainer):
             catch_up()
         if self.scheduler is not None:
             self.scheduler.step()
-        limit = self.config["warm_start_epochs"]
-        if self.warm_start_active and limit is not None and epoch_idx >= limit:
-            self._end_warm_start(epoch_idx, f"reached warm_start_epochs={limit}")
         return loss
-
-    def _valid_epoch(self, valid_data: Any, show_progress: bool = False) -> tuple[float, dict]:
-        score, result = super()._valid_epoch(valid_data, show_progress=show_progress)
-        if self.warm_start_active:
-            signed = score if self.valid_metric_bigger else -score
-            if signed > self._warm_best:
-                self._warm_best, self._warm_stale = signed, 0
-            else:
-                self._warm_stale += 1
-            patience = self.config["warm_start_patience"]
-            if self._warm_stale >= patience:
-                epoch = max(self.train_loss_dict, default=0)
-                self._end_warm_start(epoch, f"no validation improvement in {patience} evaluations")
-        return score, result
 
 
 def trainer_class(config: Any, model_class: type) -> type:
