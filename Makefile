@@ -12,7 +12,7 @@ MODERN_STAMP := $(MODERN_VENV)/.recbole-spec-installed
 # The only `pip check` complaints allowed on the current stack: RecBole 1.2.1's pins we override.
 OVERRIDDEN_PINS := ^recbole 1\.2\.1 has requirement (ray|colorlog|colorama)[<>=!~ ]
 
-.PHONY: setup setup-modern demo test test-modern check-py312 ci lint bench
+.PHONY: setup setup-modern demo test test-modern test-ray check-py312 ci lint bench
 
 setup: $(STAMP)
 
@@ -48,6 +48,11 @@ test: $(STAMP)
 
 test-modern: $(MODERN_STAMP)
 	$(MPY) -m pytest -q
+
+# The real Ray searches (signals, kill -9, resume, failures): marked slow, the default suite runs
+# the same orchestration through an in-process fake backend.
+test-ray: $(STAMP)
+	$(PY) -m pytest -q -m slow tests/test_tuning.py tests/test_tune_signals.py
 
 # Python 3.12+ cannot be installed here; check that the documented 3.12 install resolves there.
 check-py312: $(STAMP)
