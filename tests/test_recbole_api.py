@@ -7,6 +7,7 @@ torch's ``weights_only`` default), and ``recbole-spec spectrum`` on such a check
 
 from __future__ import annotations
 
+import sys
 from argparse import Namespace
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,9 @@ def recbole_checkpoints(tmp_path_factory: pytest.TempPathFactory, data_root: Pat
     out = {}
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(tmp)
+        # RecBole's Config reads --key=value from sys.argv (pytest's own, e.g. --tb=short) and
+        # stores them in the checkpoint: run it as a user would, with no extra arguments.
+        mp.setattr(sys, "argv", ["run_recbole.py"])
         for name in ("BPR", "LightGCN"):
             result = run_recbole(
                 model=name,
