@@ -29,6 +29,7 @@ from recbole.utils import get_model, get_trainer, init_seed
 
 from recbole_spec.pipeline import build_config, build_model, build_trainer, load_data
 from recbole_spec.registry import RECBOLE_PREFIX
+from recbole_spec.validation import split_names
 
 PAIRS = {
     "BPRMF": ("BPRMF", "recbole.BPR"),
@@ -120,7 +121,8 @@ def main() -> None:
     header += f"{'eval s':>9}{'ref':>8}{'ratio':>7}"
     print(header)
     pairs = [
-        PAIRS[name] if name in PAIRS else tuple(name.split("/")) for name in args.models.split(",")
+        PAIRS[name] if name in PAIRS else tuple(name.split("/"))
+        for name in split_names(args.models)
     ]
     for ours, reference in pairs:
         ours_train, ref_train, ours_eval, ref_eval = _compare(ours, reference, args)

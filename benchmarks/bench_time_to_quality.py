@@ -25,6 +25,7 @@ from recbole.data import create_dataset, data_preparation
 from recbole.utils import init_seed
 
 from recbole_spec.pipeline import build_config, build_model, build_trainer, load_data
+from recbole_spec.validation import split_names
 
 METRIC = "ndcg@20"
 
@@ -87,7 +88,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"dataset={args.dataset} epochs<={args.epochs} threads={torch.get_num_threads()}")
     lines = []
-    for model in args.models.split(","):
+    for model in split_names(args.models):
         before = _curve(model, True, args)
         after = _curve(model, False, args)
         target = 0.95 * max(value for _, _, value in before)

@@ -22,6 +22,7 @@ import torch
 from recbole_spec import run
 from recbole_spec.atomic import write_text_atomic
 from recbole_spec.diagnostics import effective_rank, embedding_tables
+from recbole_spec.validation import split_names
 
 
 class EvaluationLog:
@@ -81,7 +82,7 @@ def main() -> None:
     parser.add_argument("--seeds", default="2020")
     parser.add_argument("--out", default=None, help="JSON file for all results (atomic write)")
     args, overrides = parser.parse_known_args()
-    seeds = [int(s) for s in args.seeds.split(",")]
+    seeds = [int(s) for s in split_names(args.seeds)]
     runs = []
     for seed in seeds:
         print(f"{args.model} on {args.dataset}, preset {args.preset}, seed {seed}", flush=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from recbole_spec.paths import properties_dir
-from recbole_spec.validation import ConfigError, suggest
+from recbole_spec.validation import ConfigError, split_names, suggest
 
 AUTO_PRESET_MODELS = ("DirectSpecPlus", "DirectSpec")
 """Models that run with a paper's settings by default on that paper's imported dataset."""
@@ -65,7 +65,7 @@ def choose_presets(
     Raises:
         ConfigError: ``none`` combined with other presets.
     """
-    user = _names(value)
+    user = split_names(value)
     if any(p.lower() == "none" for p in user):
         if len(user) > 1:
             raise ConfigError(
@@ -82,11 +82,3 @@ def choose_presets(
     ):
         return [paper, *user], paper
     return user, None
-
-
-def _names(value: Any) -> list[str]:
-    if not value:
-        return []
-    if isinstance(value, str):
-        return [v for v in value.replace(",", " ").split() if v]
-    return [str(v) for v in value]

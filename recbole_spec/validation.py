@@ -129,3 +129,16 @@ def suggest(name: str, choices: Iterable[str]) -> str:
     """Return ``" (did you mean 'X'?)"`` for the closest choice, or an empty string."""
     match = closest(name, choices)
     return f" (did you mean '{match}'?)" if match else ""
+
+
+def split_names(value: Any) -> list[str]:
+    """A comma- or whitespace-separated list (``"a,b c"``) or a sequence, as non-empty strings.
+
+    The one parser of list-valued options: ``--config_files``, ``--models``, ``--seeds``,
+    ``--preset``.
+    """
+    if not value:
+        return []
+    if isinstance(value, str):
+        return [part for part in value.replace(",", " ").split() if part]
+    return [str(v) for v in value]

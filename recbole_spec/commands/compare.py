@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import re
 from pathlib import Path
 from typing import Any
 
+from recbole_spec.validation import split_names
+
 PASSTHROUGH = True
-
-
-def _names(text: str) -> list[str]:
-    """The parts of a comma or whitespace separated list, empty parts dropped."""
-    return [part for part in re.split(r"[,\s]+", text) if part]
 
 
 def add_parser(subparsers: Any) -> None:
@@ -47,15 +43,15 @@ def main(args: argparse.Namespace, overrides: list[str]) -> int:
     from recbole_spec.validation import ConfigError
 
     try:
-        seeds = [int(s) for s in _names(args.seeds)]
+        seeds = [int(s) for s in split_names(args.seeds)]
     except ValueError as err:
         raise ConfigError(f"compare: --seeds must be integers, e.g. 2020,2021 ({err})") from err
     compare(
-        _names(args.models),
+        split_names(args.models),
         args.dataset,
         seeds=seeds,
         out_dir=args.out or Path("compare") / args.dataset,
-        config_file_list=_names(args.config_files),
+        config_file_list=split_names(args.config_files),
         overrides=list(overrides),
         force=args.force,
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from recbole_spec.validation import split_names
+
 PASSTHROUGH = True
 
 
@@ -27,7 +29,7 @@ def main(args: argparse.Namespace, overrides: list[str]) -> int:
     """Run the pipeline; exit status 1 when training diverged (the best checkpoint is tested)."""
     from recbole_spec.pipeline import run
 
-    files = [f for f in args.config_files.replace(",", " ").split() if f]
+    files = split_names(args.config_files)
     result = run(args.model, args.dataset, config_file_list=files, overrides=overrides)
     print(format_result(result))
     return 1 if result.get("diverged") else 0

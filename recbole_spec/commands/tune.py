@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from recbole_spec.validation import split_names
+
 PASSTHROUGH = True
 
 SEARCH_ALGS = ("random", "grid", "optuna", "hyperopt")
@@ -62,7 +64,7 @@ def main(args: argparse.Namespace, overrides: list[str]) -> int:
     from recbole_spec.tuning import TuneFailedError, plan_search, tune
 
     out_dir = args.out_dir or str(Path("tune") / f"{get_model(args.model).__name__}-{args.dataset}")
-    files = [f for f in args.config_files.replace(",", " ").split() if f]
+    files = split_names(args.config_files)
     plan = plan_search(
         args.model,
         args.dataset,
