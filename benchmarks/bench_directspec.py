@@ -22,12 +22,9 @@ import time
 
 import torch
 import torch.nn.functional as F
-from recbole.data import create_dataset, data_preparation
-from recbole.utils import init_seed
 from torch import nn
 
-from recbole_spec.pipeline import build_config
-from recbole_spec.training.trainer import trainer_class
+from recbole_spec.pipeline import build_config, build_model, build_trainer, load_data
 
 
 class OfficialLoop:
@@ -69,10 +66,8 @@ def _setup(args: argparse.Namespace):  # noqa: ANN202
     if args.data_path:
         settings["data_path"] = args.data_path
     config = build_config(args.model, args.dataset, config_dict=settings)
-    init_seed(config["seed"], config["reproducibility"])
-    train, _, _ = data_preparation(config, create_dataset(config))
-    model = config.model_class(config, train._dataset).to(config["device"])
-    trainer = trainer_class(config, config.model_class)(config, model)
+    _, train, _, _ = load_data(config)
+    trainer = build_trainer(config, build_model(config, train), saved=False)
     return config, train, trainer
 
 
