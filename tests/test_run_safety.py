@@ -229,6 +229,30 @@ def test_progress_lines_are_throttled_and_estimate_the_time_left(
     assert lines[2].startswith("epoch   15/100  loss 2") and "valid" not in lines[2]
 
 
+def test_a_pace_line_never_hides_an_evaluation(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The paper protocols evaluate every 30 epochs: a pace line printed just before an
+    evaluation (the CiteULike headline run lost its epoch-29 line that way) must not hide it."""
+    from types import SimpleNamespace
+
+    from recbole_spec.training import progress
+
+    now = [0.0]
+    monkeypatch.setattr(progress.time, "perf_counter", lambda: now[0])
+    bar = progress.ConsoleProgress(interval=10)
+    bar.bind(
+        SimpleNamespace(epochs=300, start_epoch=0, valid_metric="ndcg@20", valid_metric_bigger=True)
+    )
+    caplog.set_level("INFO", logger=progress.CONSOLE_LOGGER)
+    now[0] = 61.0
+    bar.on_epoch_end(27, 1.0)  # pace line
+    now[0] = 65.0
+    bar(29, 1.0, {"ndcg@20": 0.1})  # 4 s later: still printed
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 2 and "valid ndcg@20 0.1000 *" in lines[1]
+
+
 def test_no_pace_line_before_the_first_evaluation(monkeypatch: pytest.MonkeyPatch) -> None:
     from types import SimpleNamespace
 

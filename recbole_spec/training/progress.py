@@ -66,8 +66,10 @@ class ConsoleProgress:
     this run so far): an upper bound, since early stopping usually ends the run sooner.
 
     Args:
-        interval: at least this many seconds between two printed lines; the first evaluation
-            is printed, then at most one evaluation every ``interval`` (default: 10).
+        interval: at least this many seconds between two printed evaluation lines; the first
+            evaluation is printed, then at most one evaluation every ``interval`` (default: 10).
+            A pace line never hides an evaluation: runs that evaluate every 30 epochs show
+            every evaluation.
         monitor: a :class:`~recbole_spec.diagnostics.monitor.SpectrumMonitor` whose latest
             erank goes on the line (optional).
     """
@@ -84,6 +86,7 @@ class ConsoleProgress:
         self._bigger = True
         self._start = time.perf_counter()
         self._last_print = -float("inf")
+        self._last_eval_print = -float("inf")
 
     @property
     def metric(self) -> str:
@@ -124,9 +127,10 @@ class ConsoleProgress:
         )
         if improved:
             self.best, self.best_epoch = score, epoch
-        if time.perf_counter() - self._last_print < self.interval and self.lines:
+        if time.perf_counter() - self._last_eval_print < self.interval:
             return
         self._print(epoch, train_loss, score, improved)
+        self._last_eval_print = self._last_print
 
     def _print(self, epoch: int, train_loss: Any, score: float | None, improved: bool) -> None:
         now = time.perf_counter()
