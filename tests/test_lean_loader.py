@@ -117,3 +117,12 @@ def test_lean_loader_yields_recbole_batches_bit_for_bit(
         for want, have in zip(expected, got, strict=True):
             assert want.keys() == have.keys()
             assert all(torch.equal(want[k], have[k]) for k in want)
+
+
+def test_fast_sampler_survives_copy_and_pickle(dense_train: tuple) -> None:
+    import pickle
+
+    recbole, users, _ = dense_train
+    fast = FastNegativeSampler(copy.copy(recbole))
+    for clone in (copy.copy(fast), copy.deepcopy(fast), pickle.loads(pickle.dumps(fast))):
+        assert torch.equal(_draw(clone, users[:20], 2, 5), _draw(fast, users[:20], 2, 5))

@@ -42,6 +42,8 @@ class FastNegativeSampler:
         self.keys = np.unique(users * self.n_items + items)
 
     def __getattr__(self, name: str) -> Any:
+        if name == "sampler":  # not set yet (copy, unpickling): no recursion
+            raise AttributeError(name)
         return getattr(self.sampler, name)
 
     def is_used(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
@@ -103,11 +105,13 @@ def make_lean(train_data: Any) -> Any:
 
     The batches (rows, order, negatives) are RecBole's, bit for bit: :func:`lean_collate`
     gathers the same rows, :class:`FastNegativeSampler` draws the same negatives. Other loaders
-    (the paper protocol's user-uniform sampler, knowledge-graph or dynamic negatives) are left
-    as they are.
+    (subclasses with their own ``collate_fn``, dynamic or non-uniform-sampler negatives; the
+    paper protocol's user-uniform sampler never reaches here) are left as they are.
     """
     if not isinstance(train_data, TrainDataLoader):
         return train_data
+    if type(train_data).collate_fn is not TrainDataLoader.collate_fn:
+        return train_data  # a loader with its own batches (e.g. knowledge-aware): leave it
     if _uses_negatives(train_data):
         train_data._sampler = FastNegativeSampler(train_data._sampler)
     train_data.collate_fn = lean_collate(train_data)
