@@ -9,6 +9,8 @@ printed. ``--mode=memory``: LightGCN + DirectSpec+ on Gowalla for ``--steps`` st
 peak RSS (the official GCN variant materialises a dense 20 GB propagation matrix).
 
     python benchmarks/bench_directspec.py --dataset=citeulike --preset=directspec_citeulike
+    python benchmarks/bench_directspec.py --dataset=gowalla --preset=directspec_gowalla \
+        --epochs=2 --profile
     python benchmarks/bench_directspec.py --mode=memory --dataset=gowalla \
         --preset=directspec_gowalla,gcn --steps=20
 """
@@ -88,6 +90,8 @@ def _speed(args: argparse.Namespace) -> None:
             f"epoch {epoch}: ours {ours_times[-1]:.3f} s, official loop {official_times[-1]:.3f} s"
         )
     ours, ref = statistics.median(ours_times), statistics.median(official_times)
+    if args.profile:
+        _profile(trainer, train, args.epochs)
     print(
         f"steps/epoch={sampler.steps} batch={sampler.batch_size} threads={torch.get_num_threads()}"
     )
@@ -95,6 +99,18 @@ def _speed(args: argparse.Namespace) -> None:
         f"median s/epoch: ours {ours:.3f}, official loop (sparse sampler) {ref:.3f}, "
         f"ratio ours/official {ours / ref:.2f}"
     )
+
+
+def _profile(trainer, train, epoch: int) -> None:  # noqa: ANN001
+    """Where one more epoch of ours goes: torch profiler, operators by self CPU time."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
+        trainer._train_epoch(train, epoch)
+    table = prof.key_averages(group_by_input_shape=True).table(
+        sort_by="self_cpu_time_total", row_limit=15, max_name_column_width=30
+    )
+    print(table)
 
 
 def _memory(args: argparse.Namespace) -> None:
@@ -122,6 +138,9 @@ def main() -> None:
     parser.add_argument("--data_path", default=None)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument(
+        "--profile", action="store_true", help="speed mode: then profile one more epoch of ours"
+    )
     args = parser.parse_args()
     (_speed if args.mode == "speed" else _memory)(args)
 
