@@ -29,48 +29,7 @@ from recbole_spec.validation import ConfigError
 
 ray = pytest.importorskip("ray", reason="tuning needs Ray (absent from the GPU image)")
 from recbole_spec.tuning import RayBackend  # noqa: E402 - after the skip: it imports Ray
-
-SPACE = "tau: {type: uniform, low: 2.0, high: 4.0}\nalpha: {type: choice, values: [0.5, 1.0]}\n"
-
-
-def tiny(data_root: Path) -> dict[str, Any]:
-    return {
-        "data_path": str(data_root),
-        "epochs": 2,
-        "train_batch_size": 64,
-        "eval_batch_size": 256,
-        "embedding_size": 16,
-        "state": "WARNING",
-        "seed": 7,
-    }
-
-
-def search_kwargs(tmp: Path, data_root: Path) -> dict[str, Any]:
-    space = tmp / "space.yaml"
-    space.write_text(SPACE)
-    return {
-        "model": "DirectSpecPlus",
-        "dataset": "checker",
-        "space_file": space,
-        "out_dir": tmp / "out",
-        "num_samples": 2,
-        "max_concurrent": 2,
-        "config_dict": tiny(data_root),
-        "verbose": 0,
-    }
-
-
-class CountingRun:
-    """Wraps pipeline.run in the driver: records every call's ``evaluate_test``."""
-
-    def __init__(self) -> None:
-        self.real = pipeline.run
-        self.calls: list[bool] = []
-
-    def __call__(self, *args: Any, **kwargs: Any) -> dict:
-        self.calls.append(kwargs.get("evaluate_test", True))
-        return self.real(*args, **kwargs)
-
+from tests.tuning_support import SPACE, CountingRun, search_kwargs, tiny  # noqa: E402
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 OUTSIDE = {

@@ -36,8 +36,8 @@ from recbole_spec.tuning.report import TrialRow, early_stopped
 from recbole_spec.tuning.search import _trial_resources
 from recbole_spec.tuning.trial import TrialTask, run_trial
 from recbole_spec.validation import ConfigError
+from tests.tuning_support import CountingRun, search_kwargs, tiny
 
-SPACE = "tau: {type: uniform, low: 2.0, high: 4.0}\nalpha: {type: choice, values: [0.5, 1.0]}\n"
 PACKAGE = Path(__file__).resolve().parent.parent / "recbole_spec"
 
 
@@ -119,46 +119,6 @@ class ScriptedBackend(FakeBackend):
 
     def fit(self, plan: SearchPlan, task: TrialTask, resources: dict[str, float]) -> list:
         return self.records
-
-
-class CountingRun:
-    """Wraps pipeline.run: records every call's ``evaluate_test``."""
-
-    def __init__(self) -> None:
-        self.real = pipeline.run
-        self.calls: list[bool] = []
-
-    def __call__(self, *args: Any, **kwargs: Any) -> dict:
-        self.calls.append(kwargs.get("evaluate_test", True))
-        return self.real(*args, **kwargs)
-
-
-def tiny(data_root: Path) -> dict[str, Any]:
-    return {
-        "data_path": str(data_root),
-        "epochs": 2,
-        "train_batch_size": 64,
-        "eval_batch_size": 256,
-        "embedding_size": 16,
-        "state": "WARNING",
-        "seed": 7,
-    }
-
-
-def search_kwargs(tmp: Path, data_root: Path, **extra: Any) -> dict[str, Any]:
-    space = tmp / "space.yaml"
-    space.write_text(SPACE)
-    return {
-        "model": "DirectSpecPlus",
-        "dataset": "checker",
-        "space_file": space,
-        "out_dir": tmp / "out",
-        "num_samples": 2,
-        "max_concurrent": 2,
-        "config_dict": tiny(data_root),
-        "verbose": 0,
-        **extra,
-    }
 
 
 @pytest.fixture(scope="module")
