@@ -155,20 +155,14 @@ def build_trainer(
 ) -> Any:
     """The model's trainer with its epoch callbacks bound and, with ``resume_from``, resumed.
 
-    The callbacks are ``callbacks`` followed by the model's own (``model.epoch_callbacks``, e.g.
-    the stable-rank warm start's schedule).
+    The callbacks are ``callbacks`` followed by the model's own
+    (:meth:`~recbole_spec.training.trainer.CheckpointMixin.set_epoch_callbacks`).
 
     A new run's checkpoint names never collide with an existing file; a resumed run continues
     the checkpoint's own run.
     """
     trainer = trainer_class(config, config.model_class)(config, model)
-    model_callbacks = getattr(model, "epoch_callbacks", None)
-    callbacks = [*callbacks, *(model_callbacks(config) if callable(model_callbacks) else ())]
-    trainer.epoch_callbacks = callbacks
-    for callback in callbacks:
-        bind = getattr(callback, "bind", None)
-        if callable(bind):
-            bind(trainer)
+    trainer.set_epoch_callbacks(callbacks)
     if saved:
         trainer.saved_model_file = unique_checkpoint_file(trainer.saved_model_file)
         trainer.last_checkpoint_file = trainer.saved_model_file.removesuffix(".pth") + LAST_SUFFIX

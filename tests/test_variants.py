@@ -48,6 +48,18 @@ def test_warm_start_ends_on_patience(tiny_config: dict) -> None:
     assert _ended(result["trainer"]) <= 2
 
 
+def test_a_trainer_built_without_the_pipeline_has_the_schedule(tiny_config: dict) -> None:
+    from recbole_spec.pipeline import build_config, build_model, load_data
+    from recbole_spec.training.trainer import trainer_class
+
+    config = build_config("BPRMF", "checker", config_dict={**tiny_config, **WARM})
+    _, train, _, _ = load_data(config)
+    model = build_model(config, train)
+    trainer = trainer_class(config, config.model_class)(config, model)
+    (schedule,) = [c for c in trainer.epoch_callbacks if isinstance(c, WarmStartSchedule)]
+    assert schedule.metric == "ndcg@20" and schedule.model is model
+
+
 def test_unique_rows_keeps_one_row_per_id() -> None:
     ids = torch.tensor([3, 1, 3, 2, 1])
     rows = torch.tensor([[3.0], [1.0], [3.0], [2.0], [1.0]])

@@ -8,7 +8,7 @@ checkpoint handling as plugin models. :class:`SpecTrainer` is the plugin models'
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -59,13 +59,27 @@ class CheckpointMixin:
     (``--resume_from=<file>``) and loses at most the epoch in progress.
     """
 
-    epoch_callbacks: list[EpochCallback]
+    epoch_callbacks: Sequence[EpochCallback] = ()
     last_checkpoint_file: str | None = None
     resumed: bool = False
     diverged: str | None = None
     """Why training stopped early on a non-finite loss or parameter (``None`` otherwise)."""
     last_checkpoint_epoch: int | None = None
     _pending_rng: dict[str, Any] | None = None
+
+    def set_epoch_callbacks(self, callbacks: Sequence[EpochCallback] = ()) -> None:
+        """Use ``callbacks`` followed by the model's own callbacks, each bound (``bind``).
+
+        The model's own come from ``model.epoch_callbacks(config)`` (e.g. the stable-rank warm
+        start's schedule); :class:`SpecTrainer` sets them on construction, so a trainer built
+        without the pipeline still ends the warm start.
+        """
+        own = getattr(self.model, "epoch_callbacks", None)
+        self.epoch_callbacks = [*callbacks, *(own(self.config) if callable(own) else ())]
+        for callback in self.epoch_callbacks:
+            bind = getattr(callback, "bind", None)
+            if callable(bind):
+                bind(self)
 
     def _training_state(self) -> dict[str, Any]:
         """Trainer state beyond RecBole's that a resumed run needs (override to extend).
@@ -249,6 +263,7 @@ class SpecTrainer(CheckpointMixin, Trainer):
         )
         self._sampler: UserUniformSampler | None = None
         self._sampler_state: dict | None = None  # restored before the sampler exists
+        self.set_epoch_callbacks()  # the model's own, also when built without the pipeline
 
     def _training_state(self) -> dict[str, Any]:
         sampler_state = self._sampler.state() if self._sampler is not None else None
