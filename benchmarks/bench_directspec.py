@@ -5,12 +5,17 @@ plugin's trainer: user-uniform sampler, sparse SGD on the touched rows, fused fi
 against a faithful re-implementation of the official ``directspec_mf.py`` loop with only its
 sampler made sparse (full-table ``nn.Parameter``s, autograd through the filter, dense SGD step).
 Epochs alternate between the two so background load hits both alike; medians and the ratio are
-printed. ``--mode=memory``: LightGCN + DirectSpec+ on Gowalla for ``--steps`` steps, printing the
-peak RSS (the official GCN variant materialises a dense 20 GB propagation matrix).
+printed. ``--floor`` adds a third loop, the same kernels as ours with no framework around them
+(rows gathered by index, :class:`FusedSides` and the loss under autograd, ``index_add_`` SGD): no
+RecBole loop, model, embedding modules or optimizer object, so ours / floor is what the framework
+costs per epoch and the floor bounds what removing it could give. ``--mode=memory``: LightGCN +
+DirectSpec+ on Gowalla for ``--steps`` steps, printing the peak RSS (the official GCN variant
+materialises a dense 20 GB propagation matrix).
 
     python benchmarks/bench_directspec.py --dataset=citeulike --preset=directspec_citeulike
     python benchmarks/bench_directspec.py --dataset=gowalla --preset=directspec_gowalla \
         --epochs=2 --profile
+    python benchmarks/bench_directspec.py --dataset=citeulike --preset=directspec_citeulike --floor
     python benchmarks/bench_directspec.py --mode=memory --dataset=gowalla \
         --preset=directspec_gowalla,gcn --steps=20
 """
@@ -26,6 +31,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from recbole_spec.objectives.directspec import positive_logsigmoid_loss
+from recbole_spec.objectives.directspec_plus import FusedSides
 from recbole_spec.pipeline import build_config, build_model, build_trainer, load_data
 
 
@@ -63,6 +70,32 @@ class OfficialLoop:
             self.optimizer.step()
 
 
+class KernelFloor:
+    """Ours without the framework: the same kernels per step, on copies of ours' tables."""
+
+    def __init__(self, config, model, sampler) -> None:  # noqa: ANN001
+        self.user, self.item = (p.detach().clone() for p in model.parameters())
+        self.alpha, self.tau, self.shrink = config["alpha"], config["tau"], config["shrink"]
+        self.lr = config["learning_rate"]
+        self.sampler = sampler
+
+    def epoch(self) -> None:
+        """One epoch of gather -> fused filter -> loss -> backward -> row SGD."""
+        steps, size = self.sampler.steps, self.sampler.batch_size
+        users, items = (
+            torch.from_numpy(a).view(steps, size) for a in self.sampler.sample(steps * size)
+        )
+        for step in range(steps):
+            u, i = users[step], items[step]
+            rows = torch.stack((self.user[u], self.item[i])).requires_grad_()
+            x, y = FusedSides.apply(rows, self.alpha, self.tau, self.shrink)
+            loss = positive_logsigmoid_loss(x, y)
+            loss.backward()
+            self.user.index_add_(0, u, rows.grad[0], alpha=-self.lr)
+            self.item.index_add_(0, i, rows.grad[1], alpha=-self.lr)
+            loss.item()
+
+
 def _setup(args: argparse.Namespace):  # noqa: ANN202
     settings = {"preset": args.preset, "show_progress": False, "state": "WARNING"}
     if args.data_path:
@@ -78,7 +111,8 @@ def _speed(args: argparse.Namespace) -> None:
     sampler = trainer._user_uniform(train)
     config["n_items"] = train._dataset.item_num
     official = OfficialLoop(config, sampler)
-    ours_times, official_times = [], []
+    floor = KernelFloor(config, trainer.model, sampler) if args.floor else None
+    ours_times, official_times, floor_times = [], [], []
     for epoch in range(args.epochs):
         start = time.perf_counter()
         trainer._train_epoch(train, epoch)
@@ -86,9 +120,15 @@ def _speed(args: argparse.Namespace) -> None:
         start = time.perf_counter()
         official.epoch()
         official_times.append(time.perf_counter() - start)
-        print(
+        line = (
             f"epoch {epoch}: ours {ours_times[-1]:.3f} s, official loop {official_times[-1]:.3f} s"
         )
+        if floor is not None:
+            start = time.perf_counter()
+            floor.epoch()
+            floor_times.append(time.perf_counter() - start)
+            line += f", kernel floor {floor_times[-1]:.3f} s"
+        print(line)
     ours, ref = statistics.median(ours_times), statistics.median(official_times)
     if args.profile:
         _profile(trainer, train, args.epochs)
@@ -99,6 +139,13 @@ def _speed(args: argparse.Namespace) -> None:
         f"median s/epoch: ours {ours:.3f}, official loop (sparse sampler) {ref:.3f}, "
         f"ratio ours/official {ours / ref:.2f}"
     )
+    if floor_times:
+        low = statistics.median(floor_times)
+        print(
+            f"median s/epoch: kernel floor {low:.3f}, ratio ours/floor {ours / low:.2f}, "
+            f"floor/official {low / ref:.2f}; {config['epochs']} epochs: ours "
+            f"{ours * config['epochs']:.0f} s, floor {low * config['epochs']:.0f} s"
+        )
 
 
 def _profile(trainer, train, epoch: int) -> None:  # noqa: ANN001
@@ -138,6 +185,9 @@ def main() -> None:
     parser.add_argument("--data_path", default=None)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument(
+        "--floor", action="store_true", help="speed mode: also time the kernels without framework"
+    )
     parser.add_argument(
         "--profile", action="store_true", help="speed mode: then profile one more epoch of ours"
     )
