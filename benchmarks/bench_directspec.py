@@ -5,11 +5,11 @@ plugin's trainer: user-uniform sampler, sparse SGD on the touched rows, fused fi
 against a faithful re-implementation of the official ``directspec_mf.py`` loop with only its
 sampler made sparse (full-table ``nn.Parameter``s, autograd through the filter, dense SGD step).
 Epochs alternate between the two so background load hits both alike; medians and the ratio are
-printed. ``--floor`` adds a third loop, the same kernels as ours with no framework around them
-(rows gathered by index, :class:`FusedSides` and the loss under autograd, ``index_add_`` SGD): no
-RecBole loop, model, embedding modules or optimizer object, so ours / floor is what the framework
-costs per epoch and the floor bounds what removing it could give (it first checks that 20 of its
-steps equal 20 of ours bit for bit). ``--mode=memory``: LightGCN +
+printed. ``--floor`` (MF, fixed temperature) adds a third loop, the same kernels as ours with no
+framework around them (rows gathered by index, :class:`FusedSides` and the loss under autograd,
+``index_add_`` SGD; no RecBole loop, model, embedding modules or optimizer object), so ours /
+floor is what the framework costs per epoch and the floor bounds what removing it could give; it
+first checks that 20 of its steps equal 20 of ours bit for bit. ``--mode=memory``: LightGCN +
 DirectSpec+ on Gowalla for ``--steps`` steps, printing the peak RSS (the official GCN variant
 materialises a dense 20 GB propagation matrix).
 
@@ -125,6 +125,11 @@ def _speed(args: argparse.Namespace) -> None:
     sampler = trainer._user_uniform(train)
     config["n_items"] = train._dataset.item_num
     official = OfficialLoop(config, sampler)
+    if args.floor and (config["encoder"] != "mf" or config["tau_mode"] != "fixed"):
+        raise SystemExit(
+            "--floor times the MF encoder with a fixed temperature; got encoder="
+            f"{config['encoder']}, tau_mode={config['tau_mode']} (drop ',gcn' / ',adaptive')"
+        )
     floor = KernelFloor(config, trainer.model, sampler) if args.floor else None
     if floor is not None:
         same = _same_steps(trainer, train, floor)
