@@ -87,14 +87,14 @@ class CheckpointMixin:
         Here: the epoch callbacks' own (``state_dict``), merged into one dict.
         """
         state: dict[str, Any] = {}
-        for callback in getattr(self, "epoch_callbacks", ()):
+        for callback in self.epoch_callbacks:
             if callable(getattr(callback, "state_dict", None)):
                 state.update(callback.state_dict())
         return state
 
     def _restore_training_state(self, state: dict[str, Any]) -> None:
         """Inverse of :meth:`_training_state`."""
-        for callback in getattr(self, "epoch_callbacks", ()):
+        for callback in self.epoch_callbacks:
             if callable(getattr(callback, "load_state_dict", None)):
                 callback.load_state_dict(state)
 
@@ -165,7 +165,7 @@ class CheckpointMixin:
         bad = next((n for n, p in self.model.named_parameters() if not p.isfinite().all()), None)
         if bad is not None:
             raise TrainingDiverged(f"parameter '{bad}' became non-finite in epoch {epoch_idx}")
-        for callback in getattr(self, "epoch_callbacks", ()):
+        for callback in self.epoch_callbacks:
             on_epoch_end = getattr(callback, "on_epoch_end", None)
             if callable(on_epoch_end):
                 on_epoch_end(epoch_idx, loss)
@@ -236,7 +236,7 @@ class CheckpointMixin:
     def _valid_epoch(self, valid_data: Any, show_progress: bool = False) -> tuple[float, dict]:
         score, result = super()._valid_epoch(valid_data, show_progress=show_progress)
         epoch = max(self.train_loss_dict, default=-1)
-        for callback in getattr(self, "epoch_callbacks", ()):
+        for callback in self.epoch_callbacks:
             callback(epoch, self.train_loss_dict.get(epoch), dict(result))
         return score, result
 
