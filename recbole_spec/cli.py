@@ -1,4 +1,4 @@
-"""Command line: ``recbole-spec run | import | tune | compare | spectrum``.
+"""Command line: ``recbole-spec run | import | tune | compare | study | spectrum``.
 
 ``run_recbole_spec.py`` is ``recbole-spec run``.
 

@@ -21,6 +21,7 @@ COMMANDS = {
     "import": "import_data",
     "tune": "tune",
     "compare": "compare",
+    "study": "study",
     "spectrum": "spectrum",
 }
 """Command name -> module under ``recbole_spec.commands`` (``import`` is a Python keyword)."""

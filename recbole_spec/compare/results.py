@@ -37,21 +37,24 @@ NA = "n/a"
 RESULTS_CSV, RESULTS_MD, SPECTRA_PNG = "results.csv", "results.md", "spectra.png"
 
 
-def _columns(records: list[dict[str, Any]]) -> list[str]:
+def _columns(records: list[dict[str, Any]], extra: Sequence[str] = ()) -> list[str]:
     metrics: list[str] = []
     for record in records:
         metrics += [k for k in record["test_result"] if k not in metrics]
-    return ["epochs", "seconds_per_epoch", *metrics, *HEADLINE_KEYS]
+    return ["epochs", "seconds_per_epoch", *extra, *metrics, *HEADLINE_KEYS]
 
 
-def run_table(records: dict[str, list[dict[str, Any]]]) -> pd.DataFrame:
+def run_table(
+    records: dict[str, list[dict[str, Any]]], extra: Sequence[str] = ()
+) -> pd.DataFrame:
     """One row per run: its model, then every table column as a float (NaN: n/a).
 
     The columns are epochs, seconds per epoch, every test metric and the headline diagnostics
     (:data:`~recbole_spec.diagnostics.report.HEADLINE_KEYS`); models without embedding tables
-    have no diagnostics.
+    have no diagnostics. ``extra`` names further numeric fields of the records, placed after
+    the seconds per epoch (``recbole-spec study`` adds its timings).
     """
-    columns = _columns([r for runs in records.values() for r in runs])
+    columns = _columns([r for runs in records.values() for r in runs], extra)
     rows = [
         {
             "model": model,
@@ -59,6 +62,7 @@ def run_table(records: dict[str, list[dict[str, Any]]]) -> pd.DataFrame:
             **record["test_result"],
             "epochs": record["epochs"],
             "seconds_per_epoch": record["seconds_per_epoch"],
+            **{key: record.get(key) for key in extra},
         }
         for model, runs in records.items()
         for record in runs
@@ -67,7 +71,9 @@ def run_table(records: dict[str, list[dict[str, Any]]]) -> pd.DataFrame:
     return frame.astype({column: float for column in columns})
 
 
-def aggregate(records: dict[str, list[dict[str, Any]]]) -> pd.DataFrame:
+def aggregate(
+    records: dict[str, list[dict[str, Any]]], extra: Sequence[str] = ()
+) -> pd.DataFrame:
     r"""Per-model mean and sample standard deviation of every column over its seeds.
 
     :math:`\bar x = \frac1n \sum_s x_s` and
@@ -76,12 +82,13 @@ def aggregate(records: dict[str, list[dict[str, Any]]]) -> pd.DataFrame:
 
     Args:
         records: model -> its run records (one per seed), in table order.
+        extra: further numeric record fields to aggregate (see :func:`run_table`).
 
     Returns:
         A frame indexed by model (in ``records`` order) with the columns ``(column, "mean")``
         and ``(column, "std")``; both NaN (n/a) where any seed lacks the value.
     """
-    runs = run_table(records)
+    runs = run_table(records, extra)
     grouped = runs.groupby("model", sort=False)
     stats = grouped.agg(["mean", "std"])
     complete = grouped.count().eq(grouped.size(), axis=0)

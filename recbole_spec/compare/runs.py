@@ -122,6 +122,43 @@ def _summary(record: dict[str, Any], valid_metric: str | None) -> str:
     return ", ".join(parts)
 
 
+def run_and_record(
+    model: str,
+    dataset: str,
+    seed: int,
+    *,
+    config_file_list: Sequence[str | os.PathLike] | None,
+    config_dict: dict[str, Any],
+    overrides: Sequence[str],
+    settings: dict,
+    callbacks: Sequence[Any] = (),
+    on_result: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Train and test one (model, seed) through the pipeline; the run record ``compare`` keeps.
+
+    The record holds the test and best-validation metrics, epochs, times, the collapse report of
+    the trained tables and their singular values, and the :class:`SpectrumMonitor` history.
+    ``callbacks`` are further epoch callbacks and ``on_result`` sees the pipeline's result
+    (trainer, test loader) before it is dropped (``recbole-spec study`` uses both).
+    """
+    from recbole_spec.pipeline import run
+
+    monitor = SpectrumMonitor()
+    result = run(
+        model,
+        dataset,
+        config_file_list=config_file_list,
+        config_dict={**config_dict, "seed": seed},
+        overrides=overrides,
+        callbacks=[monitor, *callbacks],
+    )
+    record = _record(result, model, seed, settings, monitor.history)
+    if on_result is not None:
+        on_result(result)
+    del result
+    return record
+
+
 def compare(
     models: Sequence[str],
     dataset: str,
@@ -155,8 +192,6 @@ def compare(
         ConfigError: bad model names, seeds or overrides (before anything is trained), or an
             existing run file made with other settings (without ``force``).
     """
-    from recbole_spec.pipeline import run
-
     models, seeds = _check_arguments(models, seeds, overrides)
     out = Path(out_dir)
     user_config = dict(config_dict or {})
@@ -182,17 +217,15 @@ def compare(
             else:
                 echo(f"{prefix}: training ...")
                 start = time.perf_counter()
-                monitor = SpectrumMonitor()
-                result = run(
+                record = run_and_record(
                     model,
                     dataset,
+                    seed,
                     config_file_list=config_file_list,
-                    config_dict={**base, "seed": seed},
+                    config_dict=base,
                     overrides=overrides,
-                    callbacks=[monitor],
+                    settings=settings,
                 )
-                record = _record(result, model, seed, settings, monitor.history)
-                del result
                 write_text_atomic(path, json.dumps(record, indent=1))
                 seconds = time.perf_counter() - start
                 echo(f"{prefix}: done in {seconds:.0f} s: {_summary(record, valid_metric)}")

@@ -51,6 +51,8 @@ class TuneOutcome:
         test_result: the best configuration's test metrics (None if no test run was made).
         complete: False when trials are still pending (interrupted: resume it).
         files: the written files by role (``csv``, ``md``, ``best_yaml``, ``best_test``).
+        histories: trial id -> its validation history (``{"epoch": e, metric: value}`` per
+            evaluation), e.g. for the best trial's validation curve.
     """
 
     out_dir: Path
@@ -62,6 +64,7 @@ class TuneOutcome:
     test_result: dict[str, float] | None = None
     complete: bool = True
     files: dict[str, Path] = field(default_factory=dict)
+    histories: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def summary(self) -> str:
         """The trials table, the best configuration and its test metrics, ready to print."""
@@ -129,7 +132,9 @@ def _trial_resources(plan: SearchPlan, backend: SearchBackend) -> dict[str, floa
     return {"cpu": float(cpus_per_trial), "gpu": float(gpus_per_trial)}
 
 
-def tune(plan: SearchPlan, backend: SearchBackend | None = None) -> TuneOutcome:
+def tune(
+    plan: SearchPlan, backend: SearchBackend | None = None, *, test_best: bool = True
+) -> TuneOutcome:
     """Run the search of ``plan`` on the validation split, then test the best configuration once.
 
     Build the plan with :func:`~recbole_spec.tuning.plan.plan_search`, which checks every
@@ -139,6 +144,9 @@ def tune(plan: SearchPlan, backend: SearchBackend | None = None) -> TuneOutcome:
     Args:
         plan: the checked search (model, dataset, space, out_dir, scheduler, resources, ...).
         backend: what runs the trials (default: :class:`~recbole_spec.tuning.RayBackend`).
+        test_best: train the best configuration once more and evaluate it on test
+            (``best_test.json``); False stops after ``best.yaml``, for a caller that tests the
+            configuration itself (``recbole-spec study``, once per seed).
 
     Returns:
         The :class:`TuneOutcome`; the files are written into ``plan.out_dir`` as they are
@@ -176,10 +184,12 @@ def tune(plan: SearchPlan, backend: SearchBackend | None = None) -> TuneOutcome:
     finally:
         if started:
             backend.stop()
-    return _finish(plan, records, budget_spent)
+    return _finish(plan, records, budget_spent, test_best)
 
 
-def _finish(plan: SearchPlan, records: list[TrialRecord], budget_spent: bool) -> TuneOutcome:
+def _finish(
+    plan: SearchPlan, records: list[TrialRecord], budget_spent: bool, test_best: bool = True
+) -> TuneOutcome:
     """Write the tables and ``best.yaml``, then test the best configuration (once).
 
     A search with unfinished trials (interrupted) stops after the tables, so that ``--resume``
@@ -188,6 +198,7 @@ def _finish(plan: SearchPlan, records: list[TrialRecord], budget_spent: bool) ->
     rows = [trial_row(r, plan) for r in records]
     rows.sort(key=lambda row: sort_key(row, plan.mode))
     outcome = TuneOutcome(plan.out_dir, plan.metric, plan.mode, rows)
+    outcome.histories = {r.trial_id: list(r.history) for r in records}
     outcome.files.update(write_trial_tables(rows, plan))
     unfinished = [r for r in rows if r.status not in ("TERMINATED", "ERROR")]
     outcome.complete = not unfinished or budget_spent
@@ -212,6 +223,8 @@ def _finish(plan: SearchPlan, records: list[TrialRecord], budget_spent: bool) ->
     )
     write_text_atomic(best_yaml, header + yaml.safe_dump(outcome.best_config, sort_keys=True))
     outcome.files["best_yaml"] = best_yaml
+    if not test_best:
+        return outcome
     outcome.test_result = _test_best(plan, best, best_yaml)
     outcome.files["best_test"] = plan.out_dir / "best_test.json"
     return outcome

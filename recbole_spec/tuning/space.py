@@ -181,14 +181,21 @@ def list_spaces() -> list[str]:
 def default_space_file(model: str | type) -> Path:
     """The shipped search space of ``model``: ``properties/tune/<Model>.yaml``.
 
+    A RecBole built-in whose name a plugin model shadows (``recbole.LightGCN``) takes
+    ``properties/tune/recbole.<Model>.yaml`` where one is shipped: its config keys differ.
+
     Raises:
         ConfigError: if none is shipped, listing those that are.
     """
     from recbole_spec.paths import properties_dir
-    from recbole_spec.registry import get_model
+    from recbole_spec.registry import RECBOLE_PREFIX, get_model, is_plugin_model
 
-    name = get_model(model).__name__
+    cls = get_model(model)
+    name = cls.__name__
     path = properties_dir() / "tune" / f"{name}.yaml"
+    builtin = properties_dir() / "tune" / f"{RECBOLE_PREFIX}{name}.yaml"
+    if not is_plugin_model(cls) and builtin.is_file():
+        path, name = builtin, f"{RECBOLE_PREFIX}{name}"
     if not path.is_file():
         raise ConfigError(
             f"no shipped search space for {name} (properties/tune/{name}.yaml); shipped: "
