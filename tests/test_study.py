@@ -78,8 +78,9 @@ def _plan(tmp: Path, data_root: Path, out: str, backend: Any, models=None) -> An
         trials=2,
         seeds=[1, 2],
         out_dir=tmp / out,
-        spaces={m: str(tmp / ("dsp.yaml" if m == "DirectSpecPlus" else "bprmf.yaml"))
-                for m in models},
+        spaces={
+            m: str(tmp / ("dsp.yaml" if m == "DirectSpecPlus" else "bprmf.yaml")) for m in models
+        },
         config_dict=tiny(data_root),
         backend=backend,
     )
@@ -221,13 +222,20 @@ def test_bad_input_is_refused_before_training(tmp_path: Path, data_root: Path) -
     grid.write_text("tau: {type: grid, values: [2.0, 3.0, 4.0]}\n")
     common = {"seeds": [1], "config_dict": tiny(data_root), "backend": backend}
     with pytest.raises(ConfigError, match="not a multiple of the 3 grid points"):
-        plan_study(["DirectSpecPlus"], "checker", trials=2, out_dir=tmp_path / "a",
-                   spaces={"DirectSpecPlus": str(grid)}, **common)
+        plan_study(
+            ["DirectSpecPlus"],
+            "checker",
+            trials=2,
+            out_dir=tmp_path / "a",
+            spaces={"DirectSpecPlus": str(grid)},
+            **common,
+        )
     with pytest.raises(ConfigError, match="no variant space"):
         plan_study(["DirectSpecPlus@nope"], "checker", trials=2, out_dir=tmp_path / "b", **common)
     with pytest.raises(ConfigError, match="'--seed=' is not an override"):
-        plan_study(["BPRMF"], "checker", trials=2, out_dir=tmp_path / "c", overrides=["--seed=3"],
-                   **common)
+        plan_study(
+            ["BPRMF"], "checker", trials=2, out_dir=tmp_path / "c", overrides=["--seed=3"], **common
+        )
     plan_study(["BPRMF"], "checker", trials=2, out_dir=tmp_path / "d", **common)
     with pytest.raises(ConfigError, match="holds a study with other trials"):
         plan_study(["BPRMF"], "checker", trials=4, out_dir=tmp_path / "d", **common)
@@ -240,28 +248,46 @@ SHIPPED = sorted(p.stem for p in (variants_dir().parent).glob("*.yaml")) + sorte
 
 @pytest.mark.parametrize("entry", SHIPPED)
 def test_shipped_spaces_plan_with_a_budget_of_nine(tmp_path: Path, data_root: Path, entry: str):
-    plan = plan_study([entry], "checker", trials=9, seeds=[1], out_dir=tmp_path / "s",
-                      config_dict=tiny(data_root), backend=BudgetBackend())
+    plan = plan_study(
+        [entry],
+        "checker",
+        trials=9,
+        seeds=[1],
+        out_dir=tmp_path / "s",
+        config_dict=tiny(data_root),
+        backend=BudgetBackend(),
+    )
     search = plan.searches[entry]
     assert search.space and search.metric == "ndcg@20"
     source = plan.entries[0].space_file.read_text()
     assert "Source" in source or "source" in source or "official" in source
 
 
-def test_cli_study_on_ml100k_with_ray(tmp_path: Path) -> None:
+def test_cli_study_on_ml100k_with_ray(tmp_path: Path, ray_root: Path) -> None:
     """End to end: two tiny models, 2 trials, 2 epochs, 2 seeds, real Ray (~1 minute)."""
     from tests.conftest import ray_env
 
     command = [
-        sys.executable, "-m", "recbole_spec", "study", "--models=BPR,BPRMF",
-        "--dataset=ml-100k", "--trials=2", "--epochs=2", "--seeds=1,2",
-        f"--out={tmp_path / 'out'}", "--max-concurrent=2", "--embedding_size=16",
-        "--train_batch_size=4096", "--state=WARNING",
+        sys.executable,
+        "-m",
+        "recbole_spec",
+        "study",
+        "--models=BPR,BPRMF",
+        "--dataset=ml-100k",
+        "--trials=2",
+        "--epochs=2",
+        "--seeds=1,2",
+        f"--out={tmp_path / 'out'}",
+        "--max-concurrent=2",
+        "--embedding_size=16",
+        "--train_batch_size=4096",
+        "--state=WARNING",
     ]
-    env = {**__import__("os").environ, **ray_env(tmp_path), "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
+    env = {**__import__("os").environ, **ray_env(ray_root), "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(
+        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     out = tmp_path / "out"
     assert Ledger(out).count() == {(m, s): 1 for m in ("BPR", "BPRMF") for s in (1, 2)}
     rows = {r["model"]: r for r in _rows(out / "results.csv")}

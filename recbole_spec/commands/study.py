@@ -32,15 +32,30 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--models", required=True, help="e.g. DirectSpecPlus@grid,BPR,EASE")
     parser.add_argument("--dataset", default="ml-100k", help="dataset name (default: ml-100k)")
     parser.add_argument("--trials", type=int, required=True, help="trials per model")
-    parser.add_argument("--time-budget-s", "--time_budget_s", type=float, default=None,
-                        help="seconds of search per model (default: none)")
+    parser.add_argument(
+        "--time-budget-s",
+        "--time_budget_s",
+        type=float,
+        default=None,
+        help="seconds of search per model (default: none)",
+    )
     parser.add_argument("--seeds", default="1,2,3", help="comma separated (default: 1,2,3)")
-    parser.add_argument("--space", action="append", default=[], metavar="MODEL=FILE",
-                        help="search space of one entry (repeatable)")
+    parser.add_argument(
+        "--space",
+        action="append",
+        default=[],
+        metavar="MODEL=FILE",
+        help="search space of one entry (repeatable)",
+    )
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--epochs", type=int, default=None, help="epochs of every run")
-    parser.add_argument("--max-concurrent", "--max_concurrent", type=int, default=None,
-                        help="trials at once (default: as many as the CPUs allow)")
+    parser.add_argument(
+        "--max-concurrent",
+        "--max_concurrent",
+        type=int,
+        default=None,
+        help="trials at once (default: as many as the CPUs allow)",
+    )
     parser.add_argument("--config_files", default="", help="YAML files for every run")
 
 

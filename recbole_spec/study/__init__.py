@@ -23,7 +23,7 @@ from __future__ import annotations
 from recbole_spec.study.ledger import LEDGER, Ledger
 from recbole_spec.study.plan import PROPOSED_CLASSES, StudyEntry, StudyPlan, plan_study
 from recbole_spec.study.runner import StudyOutcome, StudyUnfinished, study
-from recbole_spec.study.significance import choose_reference, paired_wilcoxon, p_values
+from recbole_spec.study.significance import choose_reference, p_values, paired_wilcoxon
 
 __all__ = [
     "LEDGER",

@@ -98,6 +98,7 @@ def retrain(
 
     def keep_users(result: dict[str, Any]) -> None:
         tested["users"] = result["test_data"].uid_list.numpy().astype(np.int64)
+
     record = run_and_record(
         model,
         dataset,

@@ -28,7 +28,12 @@ from recbole_spec.atomic import write_text_atomic
 from recbole_spec.pipeline import RunInterrupted
 from recbole_spec.study.ledger import LEDGER, Ledger
 from recbole_spec.study.plan import StudyPlan
-from recbole_spec.study.plots import SPECTRA_PNG, VALIDATION_PNG, plot_study_spectra, plot_validation
+from recbole_spec.study.plots import (
+    SPECTRA_PNG,
+    VALIDATION_PNG,
+    plot_study_spectra,
+    plot_validation,
+)
 from recbole_spec.study.retrain import load_per_user, retrain, run_path
 from recbole_spec.study.significance import choose_reference, p_values
 from recbole_spec.study.tables import StudyResults, write_tables
@@ -66,8 +71,11 @@ def _tune_entry(plan: StudyPlan, label: str, backend: Any, echo: Callable[[str],
     if path.exists():
         return json.loads(path.read_text(encoding="utf-8"))
     search = plan.searches[label]
-    echo(f"{label}: tuning, {plan.trials} trials" + (
-        f", {plan.time_budget_s:g} s" if plan.time_budget_s else "") + " ...")
+    echo(
+        f"{label}: tuning, {plan.trials} trials"
+        + (f", {plan.time_budget_s:g} s" if plan.time_budget_s else "")
+        + " ..."
+    )
     start = time.perf_counter()
     outcome = tune(search, backend, test_best=False)
     if not outcome.complete or outcome.best is None:
@@ -94,8 +102,11 @@ def _tune_entry(plan: StudyPlan, label: str, backend: Any, echo: Callable[[str],
 
 
 def _header(plan: StudyPlan, results: StudyResults, metric: str) -> list[str]:
-    budget = f"{plan.trials} trials" + (
-        f" and {plan.time_budget_s:g} s" if plan.time_budget_s else "") + " per model"
+    budget = (
+        f"{plan.trials} trials"
+        + (f" and {plan.time_budget_s:g} s" if plan.time_budget_s else "")
+        + " per model"
+    )
     return [
         f"# recbole-spec study: {plan.dataset}",
         "",
@@ -124,14 +135,25 @@ def study(
     ledger = Ledger(plan.out_dir)
     failures: dict[str, str] = {}
     selected: dict[str, dict] = {}
-    for entry in plan.entries:
-        try:
-            selected[entry.label] = _tune_entry(plan, entry.label, backend, echo)
-        except (KeyboardInterrupt, RunInterrupted, StudyUnfinished):
-            raise
-        except Exception as err:  # one model's failure is its row, not the study's end
-            failures[entry.label] = _reason("tuning", err, plan.out_dir)
-            echo(f"{entry.label}: {failures[entry.label]}")
+    tuned = plan.out_dir / TUNED_DIR
+    pending = [e for e in plan.entries if not (tuned / f"{e.label}.json").exists()]
+    if backend is None and pending:
+        from recbole_spec.tuning.ray_backend import RayBackend
+
+        backend = RayBackend()
+    started = backend.start(None) if pending else False  # one cluster for every search
+    try:
+        for entry in plan.entries:
+            try:
+                selected[entry.label] = _tune_entry(plan, entry.label, backend, echo)
+            except (KeyboardInterrupt, RunInterrupted, StudyUnfinished):
+                raise
+            except Exception as err:  # one model's failure is its row, not the study's end
+                failures[entry.label] = _reason("tuning", err, plan.out_dir)
+                echo(f"{entry.label}: {failures[entry.label]}")
+    finally:
+        if started:
+            backend.stop()
     records: dict[str, list[dict[str, Any]]] = {}
     per_user: dict[str, list[dict]] = {}
     settings = {"study": str(plan.out_dir / "study.json")}

@@ -42,9 +42,7 @@ def paired_wilcoxon(model: Mapping[int, float], reference: Mapping[int, float]) 
     return float(stats.wilcoxon(x, y, zero_method="wilcox", alternative="two-sided").pvalue)
 
 
-def choose_reference(
-    mean_ndcg: Mapping[str, float], proposed: Mapping[str, bool]
-) -> str | None:
+def choose_reference(mean_ndcg: Mapping[str, float], proposed: Mapping[str, bool]) -> str | None:
     """The entry every other is tested against (see the module docstring); None if none ran."""
     baselines = [label for label in mean_ndcg if not proposed[label]]
     pool = baselines or list(mean_ndcg)
@@ -59,9 +57,7 @@ def p_values(
     """Entry -> metric -> p-value against ``reference`` (the reference itself is left out)."""
     ref = {metric: seed_mean(per_user[reference], metric) for metric in METRICS}
     return {
-        label: {
-            metric: paired_wilcoxon(seed_mean(runs, metric), ref[metric]) for metric in METRICS
-        }
+        label: {metric: paired_wilcoxon(seed_mean(runs, metric), ref[metric]) for metric in METRICS}
         for label, runs in per_user.items()
         if label != reference
     }

@@ -109,9 +109,18 @@ def latex_table(table: pd.DataFrame, caption: str) -> str:
 
     def escape(text: Any) -> str:
         text = str(text)
-        for char, repl in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"),
-                           ("_", r"\_"), ("#", r"\#"), ("$", r"\$"), ("{", r"\{"),
-                           ("}", r"\}"), ("~", r"\textasciitilde{}"), ("^", r"\^{}")):
+        for char, repl in (
+            ("\\", r"\textbackslash{}"),
+            ("&", r"\&"),
+            ("%", r"\%"),
+            ("_", r"\_"),
+            ("#", r"\#"),
+            ("$", r"\$"),
+            ("{", r"\{"),
+            ("}", r"\}"),
+            ("~", r"\textasciitilde{}"),
+            ("^", r"\^{}"),
+        ):
             text = text.replace(char, repl)
         return text.replace("±", r"$\pm$")
 
