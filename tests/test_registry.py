@@ -105,6 +105,9 @@ def _run_args(data_root: Path, workdir: Path) -> list[str]:
 
 
 def test_package_models_are_every_spec_recommender_in_the_package() -> None:
+    from recbole_spec.models.training_free import TrainingFreeRecommender
+
+    bases = (SpecRecommender, TrainingFreeRecommender)
     found = {}
     for info in pkgutil.iter_modules(models.__path__):
         module = importlib.import_module(f"recbole_spec.models.{info.name}")
@@ -113,13 +116,14 @@ def test_package_models_are_every_spec_recommender_in_the_package() -> None:
                 name: obj
                 for name, obj in vars(module).items()
                 if isinstance(obj, type)
-                and issubclass(obj, SpecRecommender)
-                and obj is not SpecRecommender
+                and issubclass(obj, bases)
+                and obj not in bases
                 and obj.__module__ == module.__name__
             }
         )
     assert registry.package_models() == found
     assert {"BPRMF", "LightGCN", "DirectSpec", "DirectSpecPlus", "CLUniformity"} <= set(found)
+    assert {"GFCF", "BSPM"} <= set(found)  # issue 20: the training-free spectral baselines
     for name, cls in found.items():
         assert cls.__module__ == f"recbole_spec.models.{name.lower()}"
         assert registry.model_yaml(cls).is_file(), f"{name} has no properties/model/{name}.yaml"

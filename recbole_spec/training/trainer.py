@@ -2,7 +2,8 @@
 
 :class:`CheckpointMixin` is mixed into whichever RecBole trainer a model needs (``Trainer``,
 ``TraditionalTrainer`` for EASE, ``NCLTrainer``, ...), so built-in baselines get the same safe
-checkpoint handling as plugin models. :class:`SpecTrainer` is the plugin models' trainer.
+checkpoint handling as plugin models. :class:`SpecTrainer` is the plugin models' trainer,
+:class:`TrainingFreeTrainer` that of the plugin's training-free models.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
-from recbole.trainer import Trainer
+from recbole.trainer import TraditionalTrainer, Trainer
 from recbole.utils import get_trainer
 from torch.optim.lr_scheduler import ExponentialLR
 
@@ -343,3 +344,18 @@ def trainer_class(config: Any, model_class: type) -> type:
     if issubclass(base, CheckpointMixin):
         return base
     return type(f"Safe{base.__name__}", (CheckpointMixin, base), {})
+
+
+class TrainingFreeTrainer(CheckpointMixin, TraditionalTrainer):
+    """Trainer of the plugin's training-free models (GF-CF, BSPM): one pass, always validated.
+
+    RecBole's ``TraditionalTrainer`` sets ``epochs = 1`` after ``Trainer.__init__`` computed
+    ``eval_step = min(config eval_step, config epochs)``, so with ``--eval_step=2`` or more its
+    single epoch is never validated, no checkpoint is written and the test evaluation finds no
+    model file. Here the single epoch is always validated (``eval_step = 1``): the model is
+    computed in its constructor, and the validation of that one epoch selects it.
+    """
+
+    def __init__(self, config: Any, model: Any) -> None:
+        super().__init__(config, model)
+        self.eval_step = 1
