@@ -158,6 +158,8 @@ def model_reference(name: str, state_dict: Mapping[str, Any]) -> str:
     if name.lower().startswith(RECBOLE_PREFIX):
         return name
     cls = get_model(name)
+    if getattr(cls, "encoder_name", None) is None:  # training-free plugin models: no encoder
+        return name
     if is_plugin_model(cls) and not any(k.startswith(PLUGIN_PARAMETER_PREFIX) for k in state_dict):
         return RECBOLE_PREFIX + name
     return name
