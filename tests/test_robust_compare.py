@@ -18,8 +18,14 @@ def test_a_failing_model_gets_a_row_and_the_later_models_still_run(
     settings = {**tiny_config, "reg_weight": 0}
     args = [f"--{k}={v}" for k, v in settings.items() if k != "seed"]
     code = cli.main(
-        ["compare", "--models=BPRMF,EASE,recbole.BPR", "--dataset=checker", "--seeds=7",
-         f"--out={out}", *args]
+        [
+            "compare",
+            "--models=BPRMF,EASE,recbole.BPR",
+            "--dataset=checker",
+            "--seeds=7",
+            f"--out={out}",
+            *args,
+        ]
     )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1

@@ -89,8 +89,10 @@ def aggregate(records: dict[str, list[dict[str, Any]]]) -> pd.DataFrame:
 
 
 def errors(records: dict[str, list[dict[str, Any]]], n_seeds: int) -> dict[str, str]:
-    """Model -> why its failed runs failed (``seed <s>: `` before each reason with several
-    seeds); models without a failed run are left out."""
+    """Model -> why its failed runs failed; models without a failed run are left out.
+
+    With several seeds each reason starts with ``seed <s>: ``.
+    """
     reasons = {}
     for model, runs in records.items():
         failed = [r for r in runs if r.get("error")]
@@ -158,8 +160,7 @@ def markdown_results(
     if failed:
         columns.append("error")
         cells["error"] = [
-            failed[model].replace("|", "\\|") if model in failed else None
-            for model in stats.index
+            failed[model].replace("|", "\\|") if model in failed else None for model in stats.index
         ]
     return markdown_table(pd.DataFrame(cells, columns=["model", *columns]), missing=NA)
 
