@@ -58,13 +58,36 @@ class RunFailed(ConfigError):
     """A run that cannot go on, with a one-line reason and the fix (e.g. diverged at once)."""
 
 
-class RunInterrupted(Exception):
-    """Ctrl-C during training; ``checkpoint`` is the last checkpoint to resume from (or None)."""
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C's ``KeyboardInterrupt`` would be.
 
-    def __init__(self, checkpoint: str | None, epoch: int | None) -> None:
+    Batch schedulers (SLURM, Kubernetes) stop jobs with SIGTERM; the command line installs the
+    handler that raises this, so such a job ends like Ctrl-C (exit status 143).
+    """
+
+    signal_name = "SIGTERM"
+    exit_code = 143
+
+
+class RunInterrupted(Exception):
+    """Ctrl-C or SIGTERM during training, with the last checkpoint to resume from.
+
+    ``checkpoint`` is that file (or None); ``signal_name`` (``SIGINT``/``SIGTERM``) and
+    ``exit_code`` (130/143) say which signal it was.
+    """
+
+    def __init__(
+        self,
+        checkpoint: str | None,
+        epoch: int | None,
+        signal_name: str = "SIGINT",
+        exit_code: int = 130,
+    ) -> None:
         super().__init__("interrupted")
         self.checkpoint = checkpoint
         self.epoch = epoch
+        self.signal_name = signal_name
+        self.exit_code = exit_code
 
 
 def _quiet_recbole_warnings() -> None:
@@ -253,7 +276,8 @@ def run(
     Raises:
         ConfigError: bad settings, before any data is read.
         RunFailed: training diverged before any checkpoint was saved.
-        RunInterrupted: Ctrl-C during training (the last checkpoint is intact).
+        RunInterrupted: Ctrl-C (or SIGTERM, as :class:`Terminated`) during training (the last
+            checkpoint is intact).
     """
     from recbole.utils import init_logger, init_seed
 
@@ -298,12 +322,17 @@ def run(
         best_score, best_result = trainer.fit(
             train_data, valid_data, saved=saved, show_progress=show_progress
         )
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
         trainer.tensorboard.close()
         last = trainer.last_checkpoint_file
         if not (last and Path(last).is_file()):
             last = None
-        raise RunInterrupted(last, trainer.last_checkpoint_epoch) from None
+        raise RunInterrupted(
+            last,
+            trainer.last_checkpoint_epoch,
+            getattr(err, "signal_name", "SIGINT"),
+            getattr(err, "exit_code", 130),
+        ) from None
     train_seconds = time.perf_counter() - start
     epochs = max(trainer.train_loss_dict, default=trainer.start_epoch - 1) + 1
     if trainer.diverged:
