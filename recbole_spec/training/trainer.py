@@ -110,6 +110,9 @@ class CheckpointMixin:
             "epoch": int(epoch),
             "cur_step": int(self.cur_step),
             "best_valid_score": float(self.best_valid_score),
+            "best_valid_result": {
+                str(k): float(v) for k, v in (self.best_valid_result or {}).items()
+            },
             "best_model_file": str(self.saved_model_file),
             "state_dict": self.model.state_dict(),
             "other_parameter": self.model.other_parameter(),
@@ -137,6 +140,7 @@ class CheckpointMixin:
         self.start_epoch = state["epoch"] + 1
         self.cur_step = state["cur_step"]
         self.best_valid_score = state["best_valid_score"]
+        self.best_valid_result = state.get("best_valid_result") or self.best_valid_result
         self.model.load_state_dict(state["state_dict"])
         self.model.load_other_parameter(state.get("other_parameter"))
         self.optimizer.load_state_dict(state["optimizer"])
