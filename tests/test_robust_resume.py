@@ -35,3 +35,72 @@ def test_resumed_run_prints_and_returns_the_unbroken_runs_best(
     assert resumed["best_valid_result"] == unbroken["best_valid_result"] != {}
     assert resumed["best_valid_score"] == unbroken["best_valid_score"]
     assert resumed["test_result"] == unbroken["test_result"]
+
+
+def _resume_settings(tiny_config: dict) -> dict:
+    settings = {**tiny_config, "stopping_step": 100, "spectrum_monitor": False}
+    del settings["checkpoint_dir"]
+    return settings
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_resume_after_moving_the_folder_writes_into_the_new_folder(
+    tiny_config: dict, tmp_path: Path
+) -> None:
+    settings = _resume_settings(tiny_config)
+    first = run(
+        "BPRMF",
+        "checker",
+        config_dict={**settings, "epochs": 2, "checkpoint_dir": str(tmp_path / "ckA")},
+    )
+    name = Path(first["checkpoint"]).name
+    shutil.move(tmp_path / "ckA", tmp_path / "ckB")
+    last = tmp_path / "ckB" / name.replace(".pth", "-last.pth")
+    resumed = run(
+        "BPRMF", "checker", config_dict={**settings, "epochs": 4, "resume_from": str(last)}
+    )
+    assert not (tmp_path / "ckA").exists()
+    assert resumed["checkpoint"] == str(tmp_path / "ckB" / name)
+    assert load_checkpoint(last)["epoch"] == 2
+    assert load_checkpoint(last)["best_model_file"] == str(tmp_path / "ckB" / name)
+    assert resumed["test_result"]
+
+
+def test_resume_from_a_copied_folder_never_touches_the_original(
+    tiny_config: dict, tmp_path: Path
+) -> None:
+    settings = _resume_settings(tiny_config)
+    first = run(
+        "BPRMF",
+        "checker",
+        config_dict={**settings, "epochs": 2, "checkpoint_dir": str(tmp_path / "ckA")},
+    )
+    name = Path(first["checkpoint"]).name
+    shutil.copytree(tmp_path / "ckA", tmp_path / "ckB")
+    original = _files(tmp_path / "ckA")
+    last = tmp_path / "ckB" / name.replace(".pth", "-last.pth")
+    resumed = run(
+        "BPRMF", "checker", config_dict={**settings, "epochs": 5, "resume_from": str(last)}
+    )
+    assert _files(tmp_path / "ckA") == original
+    assert resumed["checkpoint"] == str(tmp_path / "ckB" / name)
+    assert load_checkpoint(last)["epoch"] == 3
+
+    # with --checkpoint_dir, the continued run lives there and the resume file stays as it was
+    copied = _files(tmp_path / "ckB")
+    again = run(
+        "BPRMF",
+        "checker",
+        config_dict={
+            **settings,
+            "epochs": 7,
+            "resume_from": str(last),
+            "checkpoint_dir": str(tmp_path / "ckC"),
+        },
+    )
+    assert _files(tmp_path / "ckB") == copied and _files(tmp_path / "ckA") == original
+    assert again["checkpoint"] == str(tmp_path / "ckC" / name)
+    assert load_checkpoint(tmp_path / "ckC" / last.name)["epoch"] == 5

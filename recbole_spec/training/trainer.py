@@ -8,7 +8,9 @@ checkpoint handling as plugin models. :class:`SpecTrainer` is the plugin models'
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -16,10 +18,12 @@ from recbole.trainer import Trainer
 from recbole.utils import get_trainer
 from torch.optim.lr_scheduler import ExponentialLR
 
+from recbole_spec.atomic import atomic_path
 from recbole_spec.training import optim
 from recbole_spec.training.checkpoint import load_checkpoint, save_checkpoint
 from recbole_spec.training.resume import check_parameter_shapes, get_rng_state, set_rng_state
 from recbole_spec.training.samplers import UserUniformSampler
+from recbole_spec.validation import ConfigError
 
 LAST_SUFFIX = "-last.pth"
 
@@ -124,6 +128,30 @@ class CheckpointMixin:
         if verbose:
             self.logger.info(f"Saving current: {path}")
 
+    def _resumed_best_file(self, resume_file: str, best_file: str | None) -> str:
+        """Where a resumed run keeps its best checkpoint: the recorded name, in today's folder.
+
+        That folder is ``--checkpoint_dir`` when the user gave one, else the resume file's
+        folder, so a moved or copied run folder is written in place and never into the old
+        path. A best checkpoint kept beside the resume file is copied into another
+        ``--checkpoint_dir`` first (the test step loads it); one already there is refused.
+        """
+        here = Path(resume_file).parent
+        user_keys = getattr(self.config, "external_config_dict", None) or {}
+        folder = Path(self.config["checkpoint_dir"]) if "checkpoint_dir" in user_keys else here
+        target = folder / Path(best_file or resume_file).name
+        source = here / target.name
+        if folder.resolve() != here.resolve() and source.is_file():
+            if target.exists():
+                raise ConfigError(
+                    f"cannot resume into --checkpoint_dir={folder}: it already holds "
+                    f"'{target.name}'; pass another --checkpoint_dir or leave it out"
+                )
+            folder.mkdir(parents=True, exist_ok=True)
+            with atomic_path(target) as tmp:
+                shutil.copyfile(source, tmp)
+        return str(target)
+
     def resume_checkpoint(self, resume_file: str) -> None:
         """Restore model, optimizer and progress from a recbole_spec checkpoint.
 
@@ -132,10 +160,10 @@ class CheckpointMixin:
         """
         state = load_checkpoint(resume_file, self.device)
         check_parameter_shapes(state["state_dict"], self.model.state_dict(), resume_file)
-        best_file = state.get("best_model_file")
-        self.saved_model_file = best_file if best_file else str(resume_file)
+        self.saved_model_file = self._resumed_best_file(resume_file, state.get("best_model_file"))
         if str(resume_file).endswith(LAST_SUFFIX):
-            self.last_checkpoint_file = str(resume_file)
+            folder = Path(self.saved_model_file).parent
+            self.last_checkpoint_file = str(folder / Path(resume_file).name)
             self.last_checkpoint_epoch = int(state["epoch"])
         self.start_epoch = state["epoch"] + 1
         self.cur_step = state["cur_step"]
