@@ -210,7 +210,14 @@ class CheckpointMixin:
             raise TrainingDiverged(f"training loss is {loss.item()} in epoch {epoch}")
 
     def fit(self, train_data: Any, valid_data: Any = None, *args: Any, **kwargs: Any) -> Any:
-        """RecBole's ``fit``; on divergence, stop and keep the best checkpoint as it was."""
+        """RecBole's ``fit``; on divergence, stop and keep the best checkpoint as it was.
+
+        ``eval_step`` is capped at the epochs trained, as RecBole does with the configured
+        epochs: trainers that force one epoch (EASE, Pop: ``TraditionalTrainer``) would otherwise
+        never evaluate or save with ``eval_step`` >= 2.
+        """
+        if 0 < self.epochs < self.eval_step:
+            self.eval_step = self.epochs
         try:
             return super().fit(train_data, valid_data, *args, **kwargs)
         except TrainingDiverged as err:
