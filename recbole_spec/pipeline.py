@@ -22,7 +22,11 @@ import torch
 from recbole_spec.config import SpecConfig
 from recbole_spec.data_checks import cold_start_line
 from recbole_spec.diagnostics.monitor import SpectrumMonitor
-from recbole_spec.training.checkpoint import CheckpointError, load_checkpoint
+from recbole_spec.training.checkpoint import (
+    CheckpointError,
+    CheckpointWriteError,
+    load_checkpoint,
+)
 from recbole_spec.training.lean_loader import make_lean
 from recbole_spec.training.progress import (
     ConsoleProgress,
@@ -275,7 +279,8 @@ def run(
 
     Raises:
         ConfigError: bad settings, before any data is read.
-        RunFailed: training diverged before any checkpoint was saved.
+        RunFailed: training diverged before any checkpoint was saved, or a checkpoint could not
+            be written (full disk; the earlier checkpoints are intact).
         RunInterrupted: Ctrl-C (or SIGTERM, as :class:`Terminated`) during training (the last
             checkpoint is intact).
     """
@@ -333,6 +338,11 @@ def run(
             getattr(err, "signal_name", "SIGINT"),
             getattr(err, "exit_code", 130),
         ) from None
+    except CheckpointWriteError as err:
+        trainer.tensorboard.close()
+        last = trainer.last_checkpoint_file
+        resume = f"; then resume with --resume_from={last}" if last and Path(last).is_file() else ""
+        raise RunFailed(f"{err}{resume}") from None
     train_seconds = time.perf_counter() - start
     epochs = max(trainer.train_loss_dict, default=trainer.start_epoch - 1) + 1
     if trainer.diverged:
