@@ -150,20 +150,37 @@ class SpecRecommender(GeneralRecommender):
     def calculate_loss(self, interaction: Any) -> tuple[Tensor, ...]:
         """Return ``(objective, l2, *extra_losses)`` for one training batch."""
         batch = self._split_batch(interaction)
-        size = batch.users.shape[0]
-        items = (
-            batch.items if batch.negs is None else torch.cat([batch.items, batch.negs.flatten()])
-        )
+        items = self.batch_items(batch)
         user_rows, item_rows = self.encoder.rows(batch.users, items)
+        ego = self.encoder.ego_rows(batch.users, items) if self.reg_weight > 0 else None
+        return self.loss_from_rows(batch, user_rows, item_rows, ego)
+
+    @staticmethod
+    def batch_items(batch: Batch) -> Tensor:
+        """The batch's item ids whose rows the loss reads: positives, then negatives (flattened)."""
+        return batch.items if batch.negs is None else torch.cat([batch.items, batch.negs.flatten()])
+
+    def loss_from_rows(
+        self,
+        batch: Batch,
+        user_rows: Tensor,
+        item_rows: Tensor,
+        ego_rows: tuple[Tensor, Tensor] | None = None,
+    ) -> tuple[Tensor, ...]:
+        """:meth:`calculate_loss` given the encoder's rows of ``batch.users`` and
+        :meth:`batch_items` (and their layer-0 rows ``ego_rows`` when ``reg_weight > 0``).
+
+        The trainer's row step (:mod:`recbole_spec.training.epoch_plan`) calls it on leaf copies
+        of the table rows, so that SGD updates exactly the rows a batch touched.
+        """
+        size = batch.users.shape[0]
         pos_rows = item_rows[:size]
         neg_rows = (
             None if batch.negs is None else item_rows[size:].view(size, -1, item_rows.shape[-1])
         )
         loss = self.objective(user_rows, pos_rows, neg_rows, batch)
         if self.reg_weight > 0:
-            reg = self.reg_weight * l2_penalty(
-                *self.encoder.ego_rows(batch.users, items), batch_size=size
-            )
+            reg = self.reg_weight * l2_penalty(*ego_rows, batch_size=size)
         else:
             reg = loss.new_zeros(())
         return (loss, reg, *self.extra_losses(batch, user_rows, pos_rows, neg_rows))

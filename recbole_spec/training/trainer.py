@@ -18,6 +18,7 @@ from torch.optim.lr_scheduler import ExponentialLR
 
 from recbole_spec.training import optim
 from recbole_spec.training.checkpoint import load_checkpoint, save_checkpoint
+from recbole_spec.training.epoch_plan import NonFiniteLoss, can_plan, train_planned_epoch
 from recbole_spec.training.resume import check_parameter_shapes, get_rng_state, set_rng_state
 from recbole_spec.training.samplers import UserUniformSampler
 
@@ -161,7 +162,7 @@ class CheckpointMixin:
                 rng_state=get_rng_state(train_data),
             )
             self.last_checkpoint_epoch = epoch_idx - 1
-        loss = super()._train_epoch(train_data, epoch_idx, loss_func, show_progress)
+        loss = self._run_epoch(train_data, epoch_idx, loss_func, show_progress)
         bad = next((n for n, p in self.model.named_parameters() if not p.isfinite().all()), None)
         if bad is not None:
             raise TrainingDiverged(f"parameter '{bad}' became non-finite in epoch {epoch_idx}")
@@ -170,6 +171,12 @@ class CheckpointMixin:
             if callable(on_epoch_end):
                 on_epoch_end(epoch_idx, loss)
         return loss
+
+    def _run_epoch(
+        self, train_data: Any, epoch_idx: int, loss_func: Any, show_progress: bool
+    ) -> Any:
+        """The epoch's training steps: RecBole's loop (overridden by :class:`SpecTrainer`)."""
+        return super()._train_epoch(train_data, epoch_idx, loss_func, show_progress)
 
     def _check_nan(self, loss: torch.Tensor) -> None:
         """Stop on an infinite loss too (RecBole checks NaN only, so inf weights became "best")."""
@@ -311,6 +318,20 @@ class SpecTrainer(CheckpointMixin, Trainer):
             if self._sampler_state is not None:
                 self._sampler.set_state(self._sampler_state)
         return self._sampler
+
+    def _run_epoch(
+        self, train_data: Any, epoch_idx: int, loss_func: Any, show_progress: bool
+    ) -> Any:
+        """The planned epoch under the paper protocol (:mod:`~recbole_spec.training.epoch_plan`).
+
+        RecBole's loop otherwise, and with a custom ``loss_func``.
+        """
+        if isinstance(train_data, UserUniformSampler) and loss_func is None and can_plan(self):
+            try:
+                return train_planned_epoch(self, train_data, epoch_idx, show_progress)
+            except NonFiniteLoss as err:
+                raise TrainingDiverged(str(err)) from None
+        return super()._run_epoch(train_data, epoch_idx, loss_func, show_progress)
 
     def _train_epoch(
         self, train_data: Any, epoch_idx: int, loss_func: Any = None, show_progress: bool = False

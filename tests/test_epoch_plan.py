@@ -1,0 +1,129 @@
+"""Issue 19: the planned paper-protocol epoch trains exactly like RecBole's loop.
+
+The plan draws the same ids from the same generator, and the row step does the same arithmetic
+as ``nn.Embedding(sparse=True)`` + ``RowSGD``, so tables and losses are bit-identical; the
+generic planned step (Adam, LightGCN) is the same calls without the ``Interaction``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+from recbole_spec import run
+from recbole_spec.pipeline import RunFailed
+from recbole_spec.training import epoch_plan
+from recbole_spec.training.samplers import UserUniformSampler
+from recbole_spec.training.trainer import SpecTrainer
+
+PAPER = {
+    "preset": "none",
+    "train_sampler": "user_uniform",
+    "learner": "sgd",
+    "learning_rate": 5.0,
+    "lr_decay": 0.9,
+    "train_batch_size": 16,
+    "shrink": 0.03,
+    "init": "glorot_uniform",
+    "epochs": 3,
+    "stopping_step": 100,
+}
+
+
+def _weights(result: dict) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in result["trainer"].model.state_dict().items()}
+
+
+def _recbole_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("recbole_spec.training.trainer.can_plan", lambda trainer: False)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},  # fixed tau, row step
+        {"tau_mode": "adaptive", "tau0": 2.5, "tau1": 3.0},
+        {"stable_rank_weight": 1.0, "warm_start_epochs": 1},
+        {"reg_weight": 1e-3},
+        {"learner": "adam", "learning_rate": 0.01},  # generic step, RowAdam
+        {"encoder": "lightgcn", "n_layers": 2, "sparse_grad": False},  # generic step, GCN
+    ],
+    ids=["fixed", "adaptive", "stable_rank", "reg", "adam", "lightgcn"],
+)
+def test_planned_epoch_equals_recbole_loop(
+    extra: dict, tiny_config: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = {**tiny_config, **PAPER, **extra}
+    planned = run("DirectSpecPlus", "checker", config_dict=settings)
+    with monkeypatch.context() as patch:
+        _recbole_loop(patch)
+        reference = run("DirectSpecPlus", "checker", config_dict=settings)
+    for key, value in _weights(reference).items():
+        assert torch.equal(_weights(planned)[key], value), key
+    assert planned["trainer"].train_loss_dict == reference["trainer"].train_loss_dict
+
+
+def test_row_step_applies_to_sgd_on_mf_only(tiny_config: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    used = []
+    original = epoch_plan._row_step_tables
+
+    def spy(trainer: SpecTrainer):  # noqa: ANN202
+        tables = original(trainer)
+        used.append(tables is not None)
+        return tables
+
+    monkeypatch.setattr(epoch_plan, "_row_step_tables", spy)
+    run("DirectSpecPlus", "checker", config_dict={**tiny_config, **PAPER, "epochs": 1})
+    run(
+        "DirectSpecPlus",
+        "checker",
+        config_dict={**tiny_config, **PAPER, "epochs": 1, "learner": "adam", "learning_rate": 0.01},
+    )
+    assert used == [True, False]
+
+
+def test_non_finite_loss_is_caught_once_per_epoch(
+    tiny_config: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        "recbole_spec.objectives.directspec_plus.positive_logsigmoid_loss",
+        lambda users, items: (users * items).sum() * float("nan"),
+    )
+    with pytest.raises(RunFailed, match=r"training diverged \(training loss is nan in epoch 0\)"):
+        run("DirectSpecPlus", "checker", config_dict={**tiny_config, **PAPER})
+
+
+def test_plan_draws_what_the_sampler_yields() -> None:
+    rng = np.random.default_rng(3)
+    matrix = sp.random(40, 30, density=0.2, format="csr", random_state=rng)
+    iterated = UserUniformSampler(matrix, 8, "user_id", "item_id", seed=5)
+    planned = UserUniformSampler(matrix, 8, "user_id", "item_id", seed=5)
+    for _ in range(2):  # two epochs: the generator advances identically
+        users, items = epoch_plan.draw_plan(planned, torch.device("cpu"))
+        batches = list(iterated)
+        assert torch.equal(users, torch.stack([b["user_id"] for b in batches]))
+        assert torch.equal(items, torch.stack([b["item_id"] for b in batches]))
+
+
+def test_plan_draws_users_uniformly_and_items_uniformly_per_user() -> None:
+    """Planted degrees 1, 2 and 5: every user a third of the draws, each of its items equally."""
+    rows = [0, 1, 1, 2, 2, 2, 2, 2]
+    cols = [0, 1, 2, 3, 4, 5, 6, 7]
+    matrix = sp.csr_matrix((np.ones(8), (rows, cols)), shape=(3, 8))
+    sampler = UserUniformSampler(matrix, 8, "user_id", "item_id", seed=0)
+    users, items = [], []
+    for _ in range(6000):
+        u, i = epoch_plan.draw_plan(sampler, torch.device("cpu"))
+        users.append(u.flatten())
+        items.append(i.flatten())
+    users, items = torch.cat(users).numpy(), torch.cat(items).numpy()
+    n = users.size
+    assert np.allclose(np.bincount(users, minlength=3) / n, 1 / 3, atol=0.01)
+    for user, owned in ((1, [1, 2]), (2, [3, 4, 5, 6, 7])):
+        picked = items[users == user]
+        assert set(np.unique(picked)) == set(owned)
+        share = np.bincount(picked, minlength=8)[owned] / picked.size
+        assert np.allclose(share, 1 / len(owned), atol=0.01)
+    assert set(items[users == 0]) == {0}
