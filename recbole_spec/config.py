@@ -37,6 +37,7 @@ from recbole_spec.presets import (
     choose_presets,
     preset_path,
 )
+from recbole_spec.training.stopping import check_stopping, stopping_rule
 from recbole_spec.validation import ConfigError, check_number, check_positive, closest
 
 compat.apply()
@@ -146,6 +147,7 @@ class SpecConfig(Config):
         self.auto_preset: str | None = None
         self.settings_line: str | None = None
         self._known_dataset: str | None = None
+        self._import_protocol: str | None = None
         model_class = registry.get_model(model)
         self.is_plugin = registry.is_plugin_model(model_class)
         files = [str(Path(f)) for f in (config_file_list or [])]
@@ -196,7 +198,9 @@ class SpecConfig(Config):
         self._check_known_keys()
         root = resolve_dataset_root(dataset, self.external_config_dict.get("data_path"))
         dataset_yaml = root / dataset / f"{dataset}.yaml"
-        self._known_dataset = import_record(dataset_yaml).get("known_dataset")
+        record = import_record(dataset_yaml)
+        self._known_dataset = record.get("known_dataset")
+        self._import_protocol = record.get("protocol")
         self.presets = self._choose_presets(model)
         for preset in self.presets:
             self._layer(preset_path(preset))
@@ -207,7 +211,11 @@ class SpecConfig(Config):
     def _choose_presets(self, model: str) -> list[str]:
         """The user's presets, preceded by the paper preset of a known dataset (see class doc)."""
         presets, self.auto_preset = choose_presets(
-            self.external_config_dict.get("preset"), model, self.is_plugin, self._known_dataset
+            self.external_config_dict.get("preset"),
+            model,
+            self.is_plugin,
+            self._known_dataset,
+            self._import_protocol,
         )
         return presets
 
@@ -281,6 +289,7 @@ class SpecConfig(Config):
         if self.final_config_dict.get("embedding_size") is not None:
             check_positive(self, "embedding_size", owner, integer=True, example=64)
         check_number(self, "learning_rate", owner, low=0, low_open=True, example=0.001)
+        check_stopping(self, owner)
         checker = getattr(self.model_class, "check_config", None)
         if callable(checker):
             checker(self)

@@ -31,6 +31,10 @@ settings as the paper's. The run says so and names the preset instead.
 
 OTHER_SPLIT_PRESETS: Mapping[str, str] = {"yelp2018": "directspec_yelp"}
 
+HOLDOUT_PRESET = "stop_on_stall"
+"""Follows an automatic paper preset on a holdout import: validation picks the checkpoint there, so
+training stops once it stalls (the paper's own protocol validates on test and trains 300 epochs)."""
+
 DATASET_PRESET_PREFIXES = ("directspec_", "directau_")
 """Presets that hold a whole dataset's settings; the others (gcn, adaptive, ...) modify one."""
 
@@ -52,7 +56,11 @@ def preset_path(name: str) -> Path:
 
 
 def choose_presets(
-    value: Any, model: str, is_plugin: bool, known_dataset: str | None
+    value: Any,
+    model: str,
+    is_plugin: bool,
+    known_dataset: str | None,
+    protocol: str | None = None,
 ) -> tuple[list[str], str | None]:
     """The presets to apply, in order, and the automatic one (None when none was added).
 
@@ -61,6 +69,8 @@ def choose_presets(
         model: Model name.
         is_plugin: Whether the model is the plugin's (RecBole's own models get no paper preset).
         known_dataset: The ``known_dataset`` of the import record, if the dataset is one.
+        protocol: The import's ``spec_protocol``; under ``holdout`` the automatic paper preset
+            is followed by :data:`HOLDOUT_PRESET`.
 
     Raises:
         ConfigError: ``none`` combined with other presets.
@@ -80,5 +90,6 @@ def choose_presets(
         and paper is not None
         and not any(p.startswith(DATASET_PRESET_PREFIXES) for p in user)
     ):
-        return [paper, *user], paper
+        extra = [HOLDOUT_PRESET] if protocol == "holdout" else []
+        return [paper, *extra, *user], paper
     return user, None

@@ -127,3 +127,37 @@ def test_plan_draws_users_uniformly_and_items_uniformly_per_user() -> None:
         share = np.bincount(picked, minlength=8)[owned] / picked.size
         assert np.allclose(share, 1 / len(owned), atol=0.01)
     assert set(items[users == 0]) == {0}
+
+
+def test_stall_stop_ends_training_when_the_best_gains_less_than_delta(
+    tiny_config: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Planted validation curve: +10%, +0.5%, +0.01%, +0.01%: with d = 1% and s = 2 the run
+    stops after the 4th evaluation (the best of evaluations 3-4 gains < 1% on evaluation 2)."""
+    curve = iter([0.10, 0.11, 0.1105, 0.11051, 0.11052, 0.2, 0.3])
+    from recbole_spec.training.trainer import CheckpointMixin
+
+    def planted(self, valid_data, show_progress=False):  # noqa: ANN001, ANN202
+        score = next(curve)
+        result = {self.valid_metric: score}
+        epoch = max(self.train_loss_dict, default=-1)
+        for callback in self.epoch_callbacks:
+            callback(epoch, self.train_loss_dict.get(epoch), dict(result))
+        return score, result
+
+    monkeypatch.setattr(CheckpointMixin, "_valid_epoch", planted)
+    settings = {**tiny_config, **PAPER, "epochs": 7, "stopping_step": 2, "stopping_delta": 0.01}
+    result = run("DirectSpecPlus", "checker", config_dict=settings, evaluate_test=False)
+    assert result["epochs"] == 4
+    assert "gained less than 1.00% over the last 2 evaluations" in result["trainer"].stop_reason
+    assert result["best_valid_score"] == 0.11051
+
+
+def test_paper_preset_on_holdout_adds_the_stall_rule() -> None:
+    from recbole_spec.presets import choose_presets
+
+    holdout, _ = choose_presets(None, "DirectSpecPlus", True, "gowalla", "holdout")
+    paper, _ = choose_presets(None, "DirectSpecPlus", True, "gowalla", "paper")
+    assert holdout == ["directspec_gowalla", "stop_on_stall"]
+    assert paper == ["directspec_gowalla"]
+    assert choose_presets("none", "DirectSpecPlus", True, "gowalla", "holdout")[0] == []

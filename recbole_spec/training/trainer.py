@@ -21,6 +21,7 @@ from recbole_spec.training.checkpoint import load_checkpoint, save_checkpoint
 from recbole_spec.training.epoch_plan import NonFiniteLoss, can_plan, train_planned_epoch
 from recbole_spec.training.resume import check_parameter_shapes, get_rng_state, set_rng_state
 from recbole_spec.training.samplers import UserUniformSampler
+from recbole_spec.training.stopping import StallStop, StallStopped
 
 LAST_SUFFIX = "-last.pth"
 
@@ -66,6 +67,8 @@ class CheckpointMixin:
     diverged: str | None = None
     """Why training stopped early on a non-finite loss or parameter (``None`` otherwise)."""
     last_checkpoint_epoch: int | None = None
+    stop_reason: str | None = None
+    """Why training stopped before its last epoch on a stalled validation (``None`` otherwise)."""
     _pending_rng: dict[str, Any] | None = None
 
     def set_epoch_callbacks(self, callbacks: Sequence[EpochCallback] = ()) -> None:
@@ -77,6 +80,9 @@ class CheckpointMixin:
         """
         own = getattr(self.model, "epoch_callbacks", None)
         self.epoch_callbacks = [*callbacks, *(own(self.config) if callable(own) else ())]
+        delta = float(self.config["stopping_delta"] or 0.0)
+        if delta > 0:
+            self.epoch_callbacks.append(StallStop(delta, int(self.config["stopping_step"])))
         for callback in self.epoch_callbacks:
             bind = getattr(callback, "bind", None)
             if callable(bind):
@@ -149,6 +155,8 @@ class CheckpointMixin:
     def _train_epoch(
         self, train_data: Any, epoch_idx: int, loss_func: Any = None, show_progress: bool = False
     ) -> Any:
+        if self.stop_reason is not None:
+            raise StallStopped(self.stop_reason)
         if self._pending_rng is not None:
             set_rng_state(self._pending_rng, train_data)
             self._pending_rng = None
@@ -185,9 +193,16 @@ class CheckpointMixin:
             raise TrainingDiverged(f"training loss is {loss.item()} in epoch {epoch}")
 
     def fit(self, train_data: Any, valid_data: Any = None, *args: Any, **kwargs: Any) -> Any:
-        """RecBole's ``fit``; on divergence, stop and keep the best checkpoint as it was."""
+        """RecBole's ``fit``; on divergence, stop and keep the best checkpoint as it was.
+
+        A stalled validation (:class:`~recbole_spec.training.stopping.StallStop`) ends it before
+        the next epoch, with the best checkpoint as RecBole chose it.
+        """
         try:
             return super().fit(train_data, valid_data, *args, **kwargs)
+        except StallStopped as stop:
+            self.logger.info(f"stopped: {stop}")
+            return self.best_valid_score, self.best_valid_result
         except TrainingDiverged as err:
             self.diverged = str(err)
             self.logger.error(f"training diverged: {err}; stopped, best checkpoint kept")
