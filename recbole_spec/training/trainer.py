@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from recbole.trainer import Trainer
 from recbole.utils import get_trainer
+from torch import nn
 from torch.optim.lr_scheduler import ExponentialLR
 
 from recbole_spec.training import optim
@@ -298,20 +299,30 @@ class SpecTrainer(CheckpointMixin, Trainer):
             self._sampler.set_state(self._sampler_state)
 
     def _build_optimizer(self, **kwargs: Any) -> Any:
-        """RecBole's optimizer, except on the MF encoder's sparse gradients (``sparse_grad``).
+        """RecBole's optimizer, except for Adam and for the MF encoder's sparse gradients.
 
-        ``learner: sgd`` uses :class:`~recbole_spec.training.optim.RowSGD` and ``learner: adam``
-        :class:`~recbole_spec.training.optim.RowAdam` (dense Adam computed on the rows a batch
-        touches, with read hooks on the embeddings; a step touching more than
-        :data:`~recbole_spec.training.optim.DENSE_ABOVE` of a table is taken densely); both give
-        dense SGD's / Adam's parameters.
+        With ``sparse_grad``, a table that every step touches widely (a batch of more than
+        :data:`~recbole_spec.training.optim.DENSE_ABOVE` of its rows) gets dense gradients from
+        the start (:func:`~recbole_spec.training.optim.densify_wide_tables`). Adam on dense
+        gradients only is torch's fused Adam (:func:`~recbole_spec.training.optim.dense_adam`).
+        On sparse rows, ``learner: sgd`` uses :class:`~recbole_spec.training.optim.RowSGD` and
+        ``learner: adam`` :class:`~recbole_spec.training.optim.RowAdam` (dense Adam computed on
+        the rows a batch touches, with read hooks on the embeddings); both give dense SGD's /
+        Adam's parameters. ``fast_train: False`` keeps the reference path: RecBole's Adam, and
+        RowAdam's per-step dense conversion.
         """
         learner = str(kwargs.get("learner", self.config["learner"])).lower()
         decay = kwargs.get("weight_decay", self.config["weight_decay"])
-        if not self.config["sparse_grad"] or decay or learner not in ("sgd", "adam"):
-            return super()._build_optimizer(**kwargs)
         params = kwargs.get("params", self.model.parameters())
         lr = kwargs.get("learning_rate", self.config["learning_rate"])
+        fast = self.config["fast_train"] is not False
+        if fast and learner == "adam" and self.config["sparse_grad"] and not decay:
+            optim.densify_wide_tables(self.model, int(self.config["train_batch_size"]))
+        sparse = any(isinstance(m, nn.Embedding) and m.sparse for m in self.model.modules())
+        if fast and learner == "adam" and not sparse:
+            return optim.dense_adam(params, lr=lr, weight_decay=float(decay or 0.0))
+        if not sparse or decay or learner not in ("sgd", "adam"):
+            return super()._build_optimizer(**kwargs)
         if learner == "sgd":
             return optim.RowSGD(params, lr=lr)
         optimizer = optim.RowAdam(params, lr=lr, dense_above=optim.DENSE_ABOVE)
@@ -339,9 +350,11 @@ class SpecTrainer(CheckpointMixin, Trainer):
     ) -> Any:
         """The planned epoch under the paper protocol (:mod:`~recbole_spec.training.epoch_plan`).
 
-        RecBole's loop otherwise, and with a custom ``loss_func``.
+        RecBole's loop otherwise, with a custom ``loss_func``, and with ``fast_train: False``
+        (the reference path the faster one is checked against).
         """
-        if isinstance(train_data, UserUniformSampler) and loss_func is None and can_plan(self):
+        planned = isinstance(train_data, UserUniformSampler) and loss_func is None
+        if planned and self.config["fast_train"] is not False and can_plan(self):
             try:
                 return train_planned_epoch(self, train_data, epoch_idx, show_progress)
             except NonFiniteLoss as err:
