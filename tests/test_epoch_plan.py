@@ -171,3 +171,30 @@ def test_fast_train_false_is_the_reference_path(tiny_config: dict) -> None:
     adam = {**settings, "learner": "adam", "learning_rate": 0.01, "fast_train": False}
     optimizer = run("DirectSpecPlus", "checker", config_dict=adam)["trainer"].optimizer
     assert type(optimizer).__name__ == "RowAdam"
+
+
+def test_captured_body_equals_the_eager_row_step(tiny_config: dict) -> None:
+    """What the CUDA graph records (static_row_steps, lr as a tensor) is the eager row step."""
+    from recbole_spec.training.cuda_graph import capture_blocker, static_row_steps
+
+    result = run("DirectSpecPlus", "checker", config_dict={**tiny_config, **PAPER, "epochs": 1})
+    trainer = result["trainer"]
+    model, sampler = trainer.model, trainer._sampler
+    tables = epoch_plan._row_step_tables(trainer)
+    start = [t.detach().clone() for t in tables]
+    users, items = epoch_plan.draw_plan(sampler, torch.device("cpu"))
+    eager_totals = torch.zeros(2, dtype=torch.float64)
+    for step in range(4):
+        losses = epoch_plan._row_step(model, tables, epoch_plan.Batch(users[step], items[step]), 5.0)
+        eager_totals += torch.stack([loss.detach() for loss in losses]).double()
+    eager = [t.detach().clone() for t in tables]
+    with torch.no_grad():
+        for table, value in zip(tables, start):
+            table.copy_(value)
+    totals = torch.zeros(2, dtype=torch.float64)
+    static_row_steps(model, tables, users[:4], items[:4], torch.tensor([-5.0]), totals)
+    for table, value in zip(tables, eager):
+        torch.testing.assert_close(table.detach(), value, rtol=1e-6, atol=1e-7)
+    torch.testing.assert_close(totals, eager_totals)
+    assert capture_blocker(model, torch.device("cpu")) == "the device is cpu, not CUDA"
+    assert capture_blocker(model, torch.device("cuda")) is None

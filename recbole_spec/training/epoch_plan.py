@@ -106,6 +106,28 @@ def _row_step(model: Any, tables: tuple[Tensor, Tensor], batch: Batch, lr: float
     return losses
 
 
+def _captured_steps(trainer: Any, tables: tuple[Tensor, Tensor] | None, size: int) -> Any:
+    """The trainer's :class:`~recbole_spec.training.cuda_graph.CapturedRowSteps`, or ``None``.
+
+    Built on the first epoch; where the step cannot be captured on a CUDA device the reason is
+    logged once and the eager row step runs.
+    """
+    if tables is None or trainer.device.type != "cuda" or trainer.config["cuda_graph"] is False:
+        return None
+    from recbole_spec.training.cuda_graph import CapturedRowSteps, capture_blocker
+
+    if getattr(trainer, "_captured", None) is None:
+        blocker = capture_blocker(trainer.model, trainer.device)
+        if blocker is not None:
+            if not getattr(trainer, "_capture_logged", False):
+                trainer.logger.info(f"CUDA graph: eager row steps ({blocker})")
+                trainer._capture_logged = True
+            return None
+        # (objective, l2): capture_blocker excludes the stable-rank term
+        trainer._captured = CapturedRowSteps(trainer.model, tables, size, n_terms=2)
+    return trainer._captured
+
+
 def train_planned_epoch(trainer: Any, sampler: Any, epoch_idx: int, show_progress: bool) -> Any:
     """Train one epoch on the sampler's plan; returns what RecBole's ``_train_epoch`` returns.
 
@@ -127,6 +149,15 @@ def train_planned_epoch(trainer: Any, sampler: Any, epoch_idx: int, show_progres
         steps = tqdm(steps, ncols=100, desc=f"Train {epoch_idx:>5}")
     totals: Tensor | None = None
     as_tuple = True
+    captured = _captured_steps(trainer, tables, users.shape[1]) if not show_progress else None
+    start = 0
+    if captured is not None:
+        k = captured.k
+        start = (users.shape[0] // k) * k
+        for chunk in range(0, start, k):
+            captured.run(users[chunk : chunk + k], items[chunk : chunk + k], lr)
+        totals = captured.take_totals() if start else None
+        steps = range(start, users.shape[0])
     for step in steps:
         if tables is not None:
             losses = _row_step(model, tables, Batch(users[step], items[step]), lr)
