@@ -1,4 +1,4 @@
-"""Moved to :mod:`recbole_spec.config.presets`; this name is the same module, kept for old imports."""
+"""Old name of :mod:`recbole_spec.config.presets` (the same module object), for old imports."""
 
 import sys
 

@@ -1,6 +1,6 @@
 """The keys a user may set: every key RecBole or the plugin knows.
 
-:class:`~recbole_spec.config.spec_config.SpecConfig` refuses any other key (a misspelling would otherwise be
+:class:`~recbole_spec.config.SpecConfig` refuses any other key (a misspelling would otherwise be
 ignored without a word). The known keys are read from the properties YAML files of both packages,
 RecBole's argument lists, and the two runtime sets below for keys that are read in code only.
 """

@@ -40,7 +40,7 @@ def plugin_model_for(model: Any) -> type | None:
 
 
 def _install_config_hook() -> None:
-    """``Config(model=<plugin model>, ...)`` builds a ``RecBoleAPIConfig`` (subclasses untouched)."""
+    """``Config(model=<plugin model>, ...)`` builds a ``RecBoleAPIConfig`` (subclasses: as ever)."""
     from recbole.config.configurator import Config
 
     if getattr(Config.__new__, "_recbole_spec_hook", False):
@@ -59,7 +59,7 @@ def _install_config_hook() -> None:
 
 
 def ensure_recbole() -> None:
-    """Apply the compat shims, register the plugin's metrics and the ``Config`` hook (idempotent)."""
+    """Apply the compat shims, register the metrics, install the ``Config`` hook (idempotent)."""
     global _READY
     if _READY:
         return
