@@ -1,8 +1,9 @@
 """Presets: named settings files (``properties/preset/<name>.yaml``) and the paper defaults.
 
-A run names presets with ``--preset=a,b`` (applied in order, under the user's own keys).
-DirectSpec(+) on a checksum-verified import of a paper's dataset gets that paper's preset by
-default (:func:`choose_presets`); ``--preset=none`` turns every preset off.
+A run names presets with ``--preset=a,b`` (applied in order, under the user's own keys). A model
+that declares ``paper_presets`` (DirectSpec, DirectSpec+) gets, on a checksum-verified import of
+a paper's dataset, that paper's preset by default (:func:`choose_presets`); ``--preset=none``
+turns every preset off.
 """
 
 from __future__ import annotations
@@ -13,9 +14,6 @@ from typing import Any
 
 from recbole_spec.paths import properties_dir
 from recbole_spec.validation import ConfigError, split_names, suggest
-
-AUTO_PRESET_MODELS = ("DirectSpecPlus", "DirectSpec")
-"""Models that run with a paper's settings by default on that paper's imported dataset."""
 
 PAPER_PRESETS: Mapping[str, str] = {
     "citeulike": "directspec_citeulike",
@@ -52,14 +50,14 @@ def preset_path(name: str) -> Path:
 
 
 def choose_presets(
-    value: Any, model: str, is_plugin: bool, known_dataset: str | None
+    value: Any, paper_presets: Mapping[str, str], known_dataset: str | None
 ) -> tuple[list[str], str | None]:
     """The presets to apply, in order, and the automatic one (None when none was added).
 
     Args:
         value: The user's ``preset`` setting (comma/space separated string or list, or unset).
-        model: Model name.
-        is_plugin: Whether the model is the plugin's (RecBole's own models get no paper preset).
+        paper_presets: The model's ``paper_presets`` (known dataset -> preset; RecBole's own
+            models have none).
         known_dataset: The ``known_dataset`` of the import record, if the dataset is one.
 
     Raises:
@@ -73,12 +71,7 @@ def choose_presets(
                 "with other presets"
             )
         return [], None
-    paper = PAPER_PRESETS.get(str(known_dataset))
-    if (
-        is_plugin
-        and model in AUTO_PRESET_MODELS
-        and paper is not None
-        and not any(p.startswith(DATASET_PRESET_PREFIXES) for p in user)
-    ):
+    paper = paper_presets.get(str(known_dataset))
+    if paper is not None and not any(p.startswith(DATASET_PRESET_PREFIXES) for p in user):
         return [paper, *user], paper
     return user, None

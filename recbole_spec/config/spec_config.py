@@ -24,12 +24,7 @@ from recbole_spec import registry
 from recbole_spec.config.files import parse_overrides, read_config_file
 from recbole_spec.config.keys import known_keys, yaml_keys
 from recbole_spec.config.layering import dataset_layers, model_layers
-from recbole_spec.config.presets import (
-    AUTO_PRESET_MODELS,
-    OTHER_SPLIT_PRESETS,
-    choose_presets,
-    preset_path,
-)
+from recbole_spec.config.presets import choose_presets, preset_path
 from recbole_spec.config.recbole_setup import ensure_recbole
 from recbole_spec.dataset_roots import import_record, resolve_dataset_root
 from recbole_spec.paths import display_path, recbole_example_dir
@@ -48,8 +43,8 @@ class SpecConfig(Config):
     known to RecBole or the plugin (:func:`~recbole_spec.config_keys.known_keys`); a misspelled
     key stops the run with a suggestion instead of being ignored.
 
-    DirectSpecPlus and DirectSpec on a checksum-verified import of a paper's dataset
-    (:data:`~recbole_spec.presets.PAPER_PRESETS`) run with that paper's preset unless the user
+    A model that declares ``paper_presets`` (DirectSpecPlus, DirectSpec) runs, on a
+    checksum-verified import of a paper's dataset, with that paper's preset unless the user
     names a dataset preset or ``--preset=none``; the user's own keys still win.
     :attr:`settings_line` says so in one line for the run's log.
 
@@ -129,15 +124,16 @@ class SpecConfig(Config):
         root = resolve_dataset_root(dataset, self.external_config_dict.get("data_path"))
         dataset_yaml = root / dataset / f"{dataset}.yaml"
         self._known_dataset = import_record(dataset_yaml).get("known_dataset")
-        self.presets = self._choose_presets(model)
+        self.presets = self._choose_presets()
         for path in dataset_layers(self.presets, dataset_yaml):
             self._layer(path)
         self.internal_config_dict["data_path"] = str(root)
 
-    def _choose_presets(self, model: str) -> list[str]:
+    def _choose_presets(self) -> list[str]:
         """The user's presets, preceded by the paper preset of a known dataset (see class doc)."""
+        paper = getattr(self.model_class, "paper_presets", None) if self.is_plugin else None
         presets, self.auto_preset = choose_presets(
-            self.external_config_dict.get("preset"), model, self.is_plugin, self._known_dataset
+            self.external_config_dict.get("preset"), paper or {}, self._known_dataset
         )
         return presets
 
@@ -236,8 +232,8 @@ class SpecConfig(Config):
     # ------------------------------------------------------------------------ reporting
 
     def _settings_line(self) -> str | None:
-        """One line on the paper settings a DirectSpec(+) run uses on a paper's dataset."""
-        if not (self.is_plugin and self.model in AUTO_PRESET_MODELS):
+        """One line on the paper settings a ``paper_presets`` model uses on a paper's dataset."""
+        if not (self.is_plugin and getattr(self.model_class, "paper_presets", None)):
             return None
         protocol = self.final_config_dict.get("spec_protocol")
         protocol_text = {
@@ -256,7 +252,7 @@ class SpecConfig(Config):
                 f"the {protocol_text}; pass --preset=none for RecBole-native defaults, or "
                 "--key=value to change one setting"
             )
-        other = OTHER_SPLIT_PRESETS.get(str(self._known_dataset))
+        other = self.model_class.other_split_presets.get(str(self._known_dataset))
         if other is not None and not self.presets:
             return (
                 f"{name}: RecBole-native defaults ({self._summary()}), under the "
@@ -267,7 +263,7 @@ class SpecConfig(Config):
         return None
 
     def _summary(self) -> str:
-        """The settings that matter for DirectSpec(+), e.g. ``SGD lr 200 x0.9995/epoch, ...``."""
+        """The settings that matter for the paper, e.g. ``SGD lr 200 x0.9995/epoch, ...``."""
         c = self.final_config_dict
         decay = c.get("lr_decay")
         learner = str(c.get("learner"))
@@ -275,15 +271,12 @@ class SpecConfig(Config):
         lr = f"{learner} lr {c.get('learning_rate')}" + (
             f" x{decay}/epoch" if decay not in (None, 1, 1.0) else ""
         )
-        tau = (
-            f"tau0/tau1 {c.get('tau0')}/{c.get('tau1')}"
-            if c.get("tau_mode") == "adaptive"
-            else f"tau {c.get('tau')}"
-        )
-        filt = f"alpha {c.get('alpha')}" + (f", {tau}" if self.model == "DirectSpecPlus" else "")
+        describe = getattr(self.model_class.objective_class, "describe", None)
+        filt = describe(self) if callable(describe) else ""
         sampler = "user-uniform" if c.get("train_sampler") == "user_uniform" else "interaction"
+        filt = f"{filt}, " if filt else ""
         return (
-            f"{lr}, {filt}, shrink {c.get('shrink')}, {c.get('encoder')} encoder, {sampler} "
+            f"{lr}, {filt}shrink {c.get('shrink')}, {c.get('encoder')} encoder, {sampler} "
             f"batches of {c.get('train_batch_size')}, {c.get('epochs')} epochs evaluated every "
             f"{c.get('eval_step')}"
         )
