@@ -152,13 +152,13 @@ def test_stall_stop_ends_training_when_the_best_gains_less_than_delta(
 
 
 def test_paper_preset_on_holdout_adds_the_stall_rule() -> None:
-    from recbole_spec.presets import choose_presets
+    from recbole_spec.config.presets import PAPER_PRESETS, choose_presets
 
-    holdout, _ = choose_presets(None, "DirectSpecPlus", True, "gowalla", "holdout")
-    paper, _ = choose_presets(None, "DirectSpecPlus", True, "gowalla", "paper")
+    holdout, _ = choose_presets(None, PAPER_PRESETS, "gowalla", "holdout")
+    paper, _ = choose_presets(None, PAPER_PRESETS, "gowalla", "paper")
     assert holdout == ["directspec_gowalla", "stop_on_stall"]
     assert paper == ["directspec_gowalla"]
-    assert choose_presets("none", "DirectSpecPlus", True, "gowalla", "holdout")[0] == []
+    assert choose_presets("none", PAPER_PRESETS, "gowalla", "holdout")[0] == []
 
 
 def test_fast_train_false_is_the_reference_path(tiny_config: dict) -> None:
