@@ -167,7 +167,7 @@ def verify_file(name: str, layout: DatasetSource, file: SourceFile, path: Path) 
     try:
         got = content_signature(parse(path, path.read_bytes(), layout.fmt))
     except ImportFormatError as err:
-        line = f" (line {err.line})" if err.line is not None else ""
+        line = f" (line {err.line})" if err.line and f"line {err.line}" not in err.problem else ""
         raise ContentMismatchError(
             f"downloaded {label} is not a readable {layout.fmt} split: {err.problem}{line}; "
             "nothing was kept"
