@@ -136,6 +136,9 @@ def fetch_known(name: str, root: Path) -> tuple[DatasetSource, Path, str]:
     cache = root / CACHE_FOLDER
     final = cache / layout.folder
     if _cache_is_valid(name, layout, final):
+        print(
+            f"{IMPORT_COMMAND}: using the verified download of {name} in {final}", file=sys.stderr
+        )
         return layout, final, "the cache"
     urls = file_urls(layout)
     mirror = os.environ.get(MIRROR_ENV, "").strip()
@@ -248,8 +251,8 @@ def _offline_message(name: str, layout: DatasetSource, url: str, reason: str) ->
     files = ", ".join(f.filename for f in layout.files.values())
     return (
         f"cannot download {name}: {host} is unreachable ({reason}); offline, pass "
-        f"`{IMPORT_COMMAND} {name} --source DIR` with DIR holding {layout.folder}/ ({files}, "
-        f"from {layout.origin}), or set {MIRROR_ENV}=<base URL> to a mirror serving "
+        f"`{IMPORT_COMMAND} {name} --source DIR` with DIR holding {layout.folder}/ ({files} "
+        f"from {layout.url}), or set {MIRROR_ENV}=<base URL> to a mirror serving "
         f"{layout.folder}/<file>"
     )
 
