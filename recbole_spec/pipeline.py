@@ -35,6 +35,7 @@ from recbole_spec.training.progress import (
     setup_console,
 )
 from recbole_spec.training.resume import check_resume_config
+from recbole_spec.training.stopping import stopping_rule
 from recbole_spec.training.trainer import (
     LAST_SUFFIX,
     EpochCallback,
@@ -308,6 +309,7 @@ def run(
     out.info(_header(config, data, (train_data, valid_data, test_data)))
     if getattr(config, "settings_line", None):
         out.info(config.settings_line)
+    out.info(stopping_rule(config))
     out.info(cold_start_line(config, train_data, valid_data, test_data))
     recommender = build_model(config, train_data)
     logger.info(recommender)
@@ -356,8 +358,9 @@ def run(
         then = then if evaluate_test else "stopped"
         out.warning(f"training diverged ({trainer.diverged}); {then}")
     elif progress.best is not None:
+        stopped = f" (stopped: {trainer.stop_reason})" if trainer.stop_reason else ""
         out.info(
-            f"finished in {format_duration(train_seconds)}: {epochs} epochs, best valid "
+            f"finished in {format_duration(train_seconds)}: {epochs} epochs{stopped}, best valid "
             f"{progress.metric} {progress.best:.4f} at epoch {progress.best_epoch}"
         )
     test_result = (

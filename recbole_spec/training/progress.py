@@ -151,7 +151,7 @@ class ConsoleProgress:
         left = max(self._epochs - epoch - 1, 0)
         parts = [f"epoch {epoch:>4}/{self._epochs}"]
         if isinstance(train_loss, (int, float)):
-            parts.append(f"loss {train_loss:.4g}")
+            parts.append(f"loss {train_loss:.6g}")  # positive-only losses move in the 4th digit
         if score is not None:
             mark = " *" if improved else ""
             parts.append(

@@ -16,13 +16,16 @@ from typing import Any
 import torch
 from recbole.trainer import Trainer
 from recbole.utils import get_trainer
+from torch import nn
 from torch.optim.lr_scheduler import ExponentialLR
 
 from recbole_spec.atomic import atomic_path
 from recbole_spec.training import optim
 from recbole_spec.training.checkpoint import load_checkpoint, save_checkpoint
+from recbole_spec.training.epoch_plan import NonFiniteLoss, can_plan, train_planned_epoch
 from recbole_spec.training.resume import check_parameter_shapes, get_rng_state, set_rng_state
 from recbole_spec.training.samplers import UserUniformSampler
+from recbole_spec.training.stopping import StallStop, StallStopped
 from recbole_spec.validation import ConfigError
 
 LAST_SUFFIX = "-last.pth"
@@ -69,6 +72,8 @@ class CheckpointMixin:
     diverged: str | None = None
     """Why training stopped early on a non-finite loss or parameter (``None`` otherwise)."""
     last_checkpoint_epoch: int | None = None
+    stop_reason: str | None = None
+    """Why training stopped before its last epoch on a stalled validation (``None`` otherwise)."""
     _pending_rng: dict[str, Any] | None = None
 
     def set_epoch_callbacks(self, callbacks: Sequence[EpochCallback] = ()) -> None:
@@ -80,6 +85,9 @@ class CheckpointMixin:
         """
         own = getattr(self.model, "epoch_callbacks", None)
         self.epoch_callbacks = [*callbacks, *(own(self.config) if callable(own) else ())]
+        delta = float(self.config["stopping_delta"] or 0.0)
+        if delta > 0:
+            self.epoch_callbacks.append(StallStop(delta, int(self.config["stopping_step"])))
         for callback in self.epoch_callbacks:
             bind = getattr(callback, "bind", None)
             if callable(bind):
@@ -180,6 +188,8 @@ class CheckpointMixin:
     def _train_epoch(
         self, train_data: Any, epoch_idx: int, loss_func: Any = None, show_progress: bool = False
     ) -> Any:
+        if self.stop_reason is not None:
+            raise StallStopped(self.stop_reason)
         if self._pending_rng is not None:
             set_rng_state(self._pending_rng, train_data)
             self._pending_rng = None
@@ -193,7 +203,7 @@ class CheckpointMixin:
                 rng_state=get_rng_state(train_data),
             )
             self.last_checkpoint_epoch = epoch_idx - 1
-        loss = super()._train_epoch(train_data, epoch_idx, loss_func, show_progress)
+        loss = self._run_epoch(train_data, epoch_idx, loss_func, show_progress)
         bad = next((n for n, p in self.model.named_parameters() if not p.isfinite().all()), None)
         if bad is not None:
             raise TrainingDiverged(f"parameter '{bad}' became non-finite in epoch {epoch_idx}")
@@ -202,6 +212,12 @@ class CheckpointMixin:
             if callable(on_epoch_end):
                 on_epoch_end(epoch_idx, loss)
         return loss
+
+    def _run_epoch(
+        self, train_data: Any, epoch_idx: int, loss_func: Any, show_progress: bool
+    ) -> Any:
+        """The epoch's training steps: RecBole's loop (overridden by :class:`SpecTrainer`)."""
+        return super()._train_epoch(train_data, epoch_idx, loss_func, show_progress)
 
     def _check_nan(self, loss: torch.Tensor) -> None:
         """Stop on an infinite loss too (RecBole checks NaN only, so inf weights became "best")."""
@@ -214,12 +230,17 @@ class CheckpointMixin:
 
         ``eval_step`` is capped at the epochs trained, as RecBole does with the configured
         epochs: trainers that force one epoch (EASE, Pop: ``TraditionalTrainer``) would otherwise
-        never evaluate or save with ``eval_step`` >= 2.
+        never evaluate or save with ``eval_step`` >= 2. A stalled validation
+        (:class:`~recbole_spec.training.stopping.StallStop`) ends it before the next epoch, with
+        the best checkpoint as RecBole chose it.
         """
         if 0 < self.epochs < self.eval_step:
             self.eval_step = self.epochs
         try:
             return super().fit(train_data, valid_data, *args, **kwargs)
+        except StallStopped as stop:
+            self.logger.info(f"stopped: {stop}")
+            return self.best_valid_score, self.best_valid_result
         except TrainingDiverged as err:
             self.diverged = str(err)
             self.logger.error(f"training diverged: {err}; stopped, best checkpoint kept")
@@ -315,20 +336,30 @@ class SpecTrainer(CheckpointMixin, Trainer):
             self._sampler.set_state(self._sampler_state)
 
     def _build_optimizer(self, **kwargs: Any) -> Any:
-        """RecBole's optimizer, except on the MF encoder's sparse gradients (``sparse_grad``).
+        """RecBole's optimizer, except for Adam and for the MF encoder's sparse gradients.
 
-        ``learner: sgd`` uses :class:`~recbole_spec.training.optim.RowSGD` and ``learner: adam``
-        :class:`~recbole_spec.training.optim.RowAdam` (dense Adam computed on the rows a batch
-        touches, with read hooks on the embeddings; a step touching more than
-        :data:`~recbole_spec.training.optim.DENSE_ABOVE` of a table is taken densely); both give
-        dense SGD's / Adam's parameters.
+        With ``sparse_grad``, a table that every step touches widely (a batch of more than
+        :data:`~recbole_spec.training.optim.DENSE_ABOVE` of its rows) gets dense gradients from
+        the start (:func:`~recbole_spec.training.optim.densify_wide_tables`). Adam on dense
+        gradients only is torch's fused Adam (:func:`~recbole_spec.training.optim.dense_adam`).
+        On sparse rows, ``learner: sgd`` uses :class:`~recbole_spec.training.optim.RowSGD` and
+        ``learner: adam`` :class:`~recbole_spec.training.optim.RowAdam` (dense Adam computed on
+        the rows a batch touches, with read hooks on the embeddings); both give dense SGD's /
+        Adam's parameters. ``fast_train: False`` keeps the reference path: RecBole's Adam, and
+        RowAdam's per-step dense conversion.
         """
         learner = str(kwargs.get("learner", self.config["learner"])).lower()
         decay = kwargs.get("weight_decay", self.config["weight_decay"])
-        if not self.config["sparse_grad"] or decay or learner not in ("sgd", "adam"):
-            return super()._build_optimizer(**kwargs)
         params = kwargs.get("params", self.model.parameters())
         lr = kwargs.get("learning_rate", self.config["learning_rate"])
+        fast = self.config["fast_train"] is not False
+        if fast and learner == "adam" and self.config["sparse_grad"] and not decay:
+            optim.densify_wide_tables(self.model, int(self.config["train_batch_size"]))
+        sparse = any(isinstance(m, nn.Embedding) and m.sparse for m in self.model.modules())
+        if fast and learner == "adam" and not sparse:
+            return optim.dense_adam(params, lr=lr, weight_decay=float(decay or 0.0))
+        if not sparse or decay or learner not in ("sgd", "adam"):
+            return super()._build_optimizer(**kwargs)
         if learner == "sgd":
             return optim.RowSGD(params, lr=lr)
         optimizer = optim.RowAdam(params, lr=lr, dense_above=optim.DENSE_ABOVE)
@@ -350,6 +381,22 @@ class SpecTrainer(CheckpointMixin, Trainer):
             if self._sampler_state is not None:
                 self._sampler.set_state(self._sampler_state)
         return self._sampler
+
+    def _run_epoch(
+        self, train_data: Any, epoch_idx: int, loss_func: Any, show_progress: bool
+    ) -> Any:
+        """The planned epoch under the paper protocol (:mod:`~recbole_spec.training.epoch_plan`).
+
+        RecBole's loop otherwise, with a custom ``loss_func``, and with ``fast_train: False``
+        (the reference path the faster one is checked against).
+        """
+        planned = isinstance(train_data, UserUniformSampler) and loss_func is None
+        if planned and self.config["fast_train"] is not False and can_plan(self):
+            try:
+                return train_planned_epoch(self, train_data, epoch_idx, show_progress)
+            except NonFiniteLoss as err:
+                raise TrainingDiverged(str(err)) from None
+        return super()._run_epoch(train_data, epoch_idx, loss_func, show_progress)
 
     def _train_epoch(
         self, train_data: Any, epoch_idx: int, loss_func: Any = None, show_progress: bool = False
