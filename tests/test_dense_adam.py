@@ -26,10 +26,10 @@ def test_fused_adam_step_matches_single_tensor_adam() -> None:
     assert fused.defaults["fused"] is True
     for _ in range(3):
         for params, optimizer in ((ours, fused), (ref, single)):
-            for p, g in zip(params, grads):
+            for p, g in zip(params, grads, strict=True):
                 p.grad = g.clone()
             optimizer.step()
-        for a, b in zip(ours, ref):
+        for a, b in zip(ours, ref, strict=True):
             torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)
 
 

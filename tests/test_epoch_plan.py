@@ -61,7 +61,9 @@ def test_planned_epoch_equals_recbole_loop(
     assert planned["trainer"].train_loss_dict == reference["trainer"].train_loss_dict
 
 
-def test_row_step_applies_to_sgd_on_mf_only(tiny_config: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_row_step_applies_to_sgd_on_mf_only(
+    tiny_config: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
     used = []
     original = epoch_plan._row_step_tables
 
@@ -185,15 +187,17 @@ def test_captured_body_equals_the_eager_row_step(tiny_config: dict) -> None:
     users, items = epoch_plan.draw_plan(sampler, torch.device("cpu"))
     eager_totals = torch.zeros(2, dtype=torch.float64)
     for step in range(4):
-        losses = epoch_plan._row_step(model, tables, epoch_plan.Batch(users[step], items[step]), 5.0)
+        losses = epoch_plan._row_step(
+            model, tables, epoch_plan.Batch(users[step], items[step]), 5.0
+        )
         eager_totals += torch.stack([loss.detach() for loss in losses]).double()
     eager = [t.detach().clone() for t in tables]
     with torch.no_grad():
-        for table, value in zip(tables, start):
+        for table, value in zip(tables, start, strict=True):
             table.copy_(value)
     totals = torch.zeros(2, dtype=torch.float64)
     static_row_steps(model, tables, users[:4], items[:4], torch.tensor([-5.0]), totals)
-    for table, value in zip(tables, eager):
+    for table, value in zip(tables, eager, strict=True):
         torch.testing.assert_close(table.detach(), value, rtol=1e-6, atol=1e-7)
     torch.testing.assert_close(totals, eager_totals)
     assert capture_blocker(model, torch.device("cpu")) == "the device is cpu, not CUDA"

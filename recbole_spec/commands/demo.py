@@ -74,10 +74,11 @@ def explain(rows: list[dict[str, Any]], dimension: int) -> str:
             continue
         wider = r["erank"] > base["erank"]
         delta = r["ndcg@20"] - base["ndcg@20"]
+        shape = "a flatter, less collapsed" if wider else "no flatter"
         lines.append(
-            f"- {r['model']}: effective rank {r['erank']:.1f} of {dimension} vs {base['erank']:.1f} "
-            f"for {base['model']} ({'a flatter, less collapsed' if wider else 'no flatter'} "
-            f"spectrum); test NDCG@20 {'+' if delta >= 0 else ''}{delta:.4f}."
+            f"- {r['model']}: effective rank {r['erank']:.1f} of {dimension} vs "
+            f"{base['erank']:.1f} for {base['model']} ({shape} spectrum); test NDCG@20 "
+            f"{delta:+.4f}."
         )
     lines.append(
         "ml-100k is small, dense and popularity-driven: a few dominant embedding directions "

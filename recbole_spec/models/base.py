@@ -169,10 +169,10 @@ class SpecRecommender(GeneralRecommender):
         item_rows: Tensor,
         ego_rows: tuple[Tensor, Tensor] | None = None,
     ) -> tuple[Tensor, ...]:
-        """:meth:`calculate_loss` given the encoder's rows of ``batch.users`` and
-        :meth:`batch_items` (and their layer-0 rows ``ego_rows`` when ``reg_weight > 0``).
+        """:meth:`calculate_loss` given the encoder's rows of the batch.
 
-        The trainer's row step (:mod:`recbole_spec.training.epoch_plan`) calls it on leaf copies
+        The rows are those of ``batch.users`` and :meth:`batch_items` (and their layer-0 rows
+        ``ego_rows`` when ``reg_weight > 0``). The trainer's row step (:mod:`recbole_spec.training.epoch_plan`) calls it on leaf copies
         of the table rows, so that SGD updates exactly the rows a batch touched.
         """
         size = batch.users.shape[0]

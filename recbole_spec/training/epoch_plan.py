@@ -10,7 +10,8 @@ Under ``train_sampler: user_uniform`` the whole epoch is known in advance, so
 * runs the steps on plain id tensors, summing the loss terms on the device (float64, like
   RecBole's Python sum of ``.item()`` floats), and checks them for non-finite values once, at
   the end of the epoch;
-* takes, for SGD on the MF encoder's sparse rows without an L2 term (:class:`~recbole_spec.training.optim.RowSGD`),
+* takes, for SGD on the MF encoder's sparse rows without an L2 term
+  (:class:`~recbole_spec.training.optim.RowSGD`),
   the *row step*: the batch's rows are copied out of the tables as autograd leaves, the loss is
   formed from them (:meth:`~recbole_spec.models.base.SpecRecommender.loss_from_rows`) and the
   update :math:`E_{\mathrm{ids}} \mathrel{-}= \eta \, \partial L / \partial E_{\mathrm{ids}}` is an
@@ -100,7 +101,8 @@ def _row_step(model: Any, tables: tuple[Tensor, Tensor], batch: Batch, lr: float
     losses = model.loss_from_rows(batch, user_rows, item_rows)
     grads = torch.autograd.grad(sum(losses), (user_rows, item_rows), allow_unused=True)
     with torch.no_grad():
-        for table, index, grad in zip((user_table, item_table), (batch.users, items), grads):
+        pairs = zip((user_table, item_table), (batch.users, items), grads, strict=True)
+        for table, index, grad in pairs:
             if grad is not None:
                 table.index_add_(0, index, grad, alpha=-lr)
     return losses

@@ -133,7 +133,8 @@ def dense_adam(params: Iterable[Tensor], lr: float, weight_decay: float = 0.0) -
     r"""``torch.optim.Adam`` with ``fused=True`` where every parameter allows it.
 
     The fused kernel computes the same update as the single-tensor step RecBole's trainer uses
-    (:math:`m \leftarrow \beta_1 m + (1-\beta_1) g`, :math:`v \leftarrow \beta_2 v + (1-\beta_2) g^2`,
+    (:math:`m \leftarrow \beta_1 m + (1-\beta_1) g`,
+    :math:`v \leftarrow \beta_2 v + (1-\beta_2) g^2`,
     :math:`p \leftarrow p - \eta \hat m / (\sqrt{\hat v} + \epsilon)`) in one pass over each
     tensor, equal to rounding (a test bounds one step at a relative 1e-5), several times faster
     on the CPU for Gowalla-sized tables.

@@ -64,6 +64,7 @@ class StallStop:
         self.trainer = trainer
 
     def __call__(self, epoch: int, train_loss: Any, valid_result: dict) -> None:
+        """Record this evaluation's score; set ``trainer.stop_reason`` once validation stalls."""
         trainer = self.trainer
         self.history.append(float(valid_result[trainer.valid_metric]))
         if len(self.history) <= self.patience:
