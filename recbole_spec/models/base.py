@@ -172,8 +172,9 @@ class SpecRecommender(GeneralRecommender):
         """:meth:`calculate_loss` given the encoder's rows of the batch.
 
         The rows are those of ``batch.users`` and :meth:`batch_items` (and their layer-0 rows
-        ``ego_rows`` when ``reg_weight > 0``). The trainer's row step (:mod:`recbole_spec.training.epoch_plan`) calls it on leaf copies
-        of the table rows, so that SGD updates exactly the rows a batch touched.
+        ``ego_rows`` when ``reg_weight > 0``). The trainer's row step
+        (:mod:`recbole_spec.training.epoch_plan`) calls it on leaf copies of the table rows, so
+        that SGD updates exactly the rows a batch touched.
         """
         size = batch.users.shape[0]
         pos_rows = item_rows[:size]
