@@ -139,6 +139,9 @@ def model_yaml(cls: type) -> Path:
 
 @cache
 def _recbole_general_models() -> dict[str, type]:
+    from recbole_spec.config.recbole_setup import ensure_recbole
+
+    ensure_recbole()
     from recbole.model.abstract_recommender import AbstractRecommender
 
     module = importlib.import_module("recbole.model.general_recommender")
@@ -164,7 +167,8 @@ def _lookup(name: str, table: dict[str, type]) -> type | None:
     return lowered.get(name.lower())
 
 
-def _recbole_model(name: str) -> type | None:
+def recbole_model(name: str) -> type | None:
+    """RecBole's own model class named ``name`` (any case for general models), or None."""
     cls = _lookup(name, _recbole_general_models())
     if cls is not None:
         return cls
@@ -195,9 +199,9 @@ def get_model(name: str | type) -> type:
         raise UnknownModelError(f"model name must be a non-empty string (got {name!r})")
     name = name.strip()
     if name.lower().startswith(RECBOLE_PREFIX):
-        cls = _recbole_model(name[len(RECBOLE_PREFIX) :])
+        cls = recbole_model(name[len(RECBOLE_PREFIX) :])
     else:
-        cls = _lookup(name, _plugin_models()) or _recbole_model(name)
+        cls = _lookup(name, _plugin_models()) or recbole_model(name)
     if cls is None:
         plugin, builtin = list_models(), list_recbole_models()
         raise UnknownModelError(

@@ -207,18 +207,22 @@ def test_negatives_are_sampled_exactly_when_the_objective_declares_them(
     assert (model.NEG_ITEM_ID in batch) is model.objective.uses_negatives
 
 
-def test_objective_other_than_the_declared_class_is_refused(base_config: dict[str, Any]) -> None:
-    """``uses_negatives`` comes from ``objective_class``: the built objective must be one."""
+def test_objective_other_than_the_declared_kind_is_refused(base_config: dict[str, Any]) -> None:
+    """``uses_negatives`` comes from ``objective_class``: what it builds must agree."""
     from recbole_spec.models import BPRMF
-    from recbole_spec.objectives import SoftmaxObjective
+    from recbole_spec.objectives import RankingLoss
+    from recbole_spec.objectives.directspec import DirectSpecObjective
+
+    class PositiveOnly(RankingLoss):
+        @classmethod
+        def from_config(cls, config: Any, dataset: Any) -> Any:
+            return DirectSpecObjective()
 
     class Mislabelled(BPRMF):
-        @classmethod
-        def objective_class(cls, config: Any) -> type:
-            return SoftmaxObjective
+        objective_class = PositiveOnly
 
     config = build_config("BPRMF", "checker", config_dict=base_config)
-    with pytest.raises(TypeError, match="returned a BPRObjective, but objective_class"):
+    with pytest.raises(TypeError, match="built a DirectSpecObjective, whose uses_negatives"):
         Mislabelled(config, _load_train(config)._dataset)
 
 

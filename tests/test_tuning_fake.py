@@ -16,6 +16,7 @@ import json
 import os
 import subprocess
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -96,14 +97,17 @@ class FakeBackend:
                 continue
             config = {k: s.probes()[i % len(s.probes())] for k, s in plan.space.items()}
             session = FakeSession(trial_id, task.metric)
-            cwd = os.getcwd()
+            cwd, status, error = os.getcwd(), "TERMINATED", ""
             try:
                 run_trial(config, task, session)
+            except Exception as err:  # noqa: BLE001 - as Ray: the trial errors, the search goes on
+                status = "ERROR"
+                error = traceback.format_exception_only(err)[-1].strip()  # Ray's last line
             finally:
                 os.chdir(cwd)
             self.ran.append(trial_id)
             path = Path(task.experiment_dir) / f"trial_{trial_id}"
-            record = TrialRecord(trial_id, "TERMINATED", config, session.history, 0, "", str(path))
+            record = TrialRecord(trial_id, status, config, session.history, 0, error, str(path))
             done[trial_id] = dataclasses.asdict(record)
             state.parent.mkdir(parents=True, exist_ok=True)
             state.write_text(json.dumps(done))

@@ -22,5 +22,6 @@ COMMANDS = {
     "tune": "tune",
     "compare": "compare",
     "spectrum": "spectrum",
+    "demo": "demo",
 }
 """Command name -> module under ``recbole_spec.commands`` (``import`` is a Python keyword)."""
