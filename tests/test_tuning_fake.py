@@ -312,6 +312,19 @@ def test_default_resources_follow_the_cluster() -> None:
         _trial_resources(dataclasses.replace(plan, gpus_per_trial=1), FakeBackend(2.0, 0.0))
 
 
+def test_fractional_gpus_pack_four_trials_on_one_gpu() -> None:
+    from recbole_spec.tuning.search import trials_at_once
+
+    plan = SearchPlan("BPRMF", "x", {}, "", {}, "ndcg@20", "max", Path("/tmp"), gpus_per_trial=0.25)
+    plan = dataclasses.replace(plan, cpus_per_trial=2)
+    resources = _trial_resources(plan, FakeBackend(16.0, 1.0))
+    assert resources == {"cpu": 2.0, "gpu": 0.25}
+    assert trials_at_once(resources, 16.0, 1.0) == 4  # the GPU is the limit
+    assert trials_at_once(resources, 6.0, 1.0) == 3  # the CPUs are
+    assert trials_at_once({"cpu": 1.0, "gpu": 0.0}, 16.0, 0.0) == 16
+    assert trials_at_once({"cpu": 1.0, "gpu": 0.3}, 16.0, 1.0) == 3
+
+
 def test_resource_arguments_checked_in_the_plan(tmp_path: Path, data_root: Path) -> None:
     kwargs = search_kwargs(tmp_path, data_root, backend=FakeBackend())
     with pytest.raises(ConfigError, match="'cpus_per_trial' must be a number > 0"):
