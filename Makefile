@@ -41,7 +41,7 @@ $(MODERN_STAMP): pyproject.toml
 	touch $(MODERN_STAMP)
 
 demo: $(STAMP)
-	$(PY) run_recbole_spec.py --model=DirectSpecPlus --dataset=ml-100k --epochs=50 --show_progress=False
+	$(VENV)/bin/recbole-spec demo --out=demo
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -8,7 +8,9 @@
 #                                     git-ignored and travel with the run tool's `carry`
 #   benchmarks/gpu_check.sh device    on the GPU machine: install the wheels into /tmp/site, then
 #                                     pytest -m gpu, one epoch of every plugin model on CiteULike,
-#                                     the evaluation and epoch benchmarks; logs to $OUT
+#                                     the evaluation and epoch benchmarks, paper-protocol epochs
+#                                     on CiteULike and Gowalla eager vs CUDA graph, and the Gowalla
+#                                     headline run under holdout; logs to $OUT
 #   benchmarks/gpu_check.sh dry-run   here: the device steps on the CPU with .venv-modern's
 #                                     Python and the carried wheels first on the path (GPU tests
 #                                     skip, ml-100k instead of CiteULike); checks the script only
@@ -43,6 +45,10 @@ prepare() {
         local source=${RECBOLE_SPEC_SOURCE:-../shared/datasets}
         RECBOLE_SPEC_DATA_HOME=$PWD/$DATA "$py" -m recbole_spec import citeulike \
             --source "$source" --protocol=paper || return 1
+    fi
+    if [ ! -f "$DATA/gowalla/gowalla.train.inter" ]; then
+        RECBOLE_SPEC_DATA_HOME=$PWD/$DATA "$py" -m recbole_spec import gowalla \
+            --source "${RECBOLE_SPEC_SOURCE:-../shared/datasets}" || return 1
     fi
     du -sh "$WHEELS" "$DATA"
     echo "gpu_check: prepared; carry [\"$WHEELS\", \"$DATA\"]"
@@ -117,6 +123,24 @@ PYEOF
     optional_bench "$repo/benchmarks/bench_eval.py" "$BENCH_LIMIT" --dataset="$DATASET" \
         --model=DirectSpecPlus
     optional_bench "$repo/benchmarks/bench_epoch.py" "$BENCH_LIMIT" --dataset="$DATASET" --epochs=3
+    # Issue 19: seconds per paper-protocol epoch, eager vs captured (CUDA graph); the console's
+    # pace line prints s/epoch. Then the Gowalla headline under holdout (paper settings +
+    # stop_on_stall), whole run.
+    for paper in $PAPER_DATASETS; do
+        [ -f "$RECBOLE_SPEC_DATA_HOME/$paper/$paper.train.inter" ] || [ "$paper" = ml-100k ] \
+            || { SUMMARY+=("skip  0s  $paper epochs (not prepared)"); continue; }
+        for graph in False True; do
+            step "DirectSpecPlus paper protocol on $paper, cuda_graph=$graph" "$EPOCH_LIMIT" \
+                "$PY" -m recbole_spec run --model=DirectSpecPlus --dataset="$paper" \
+                --preset=directspec_citeulike --epochs=3 --eval_step=3 --cuda_graph="$graph" \
+                --console_interval=0 --gpu_id="$GPU_ID" --checkpoint_dir=/tmp/recbole_spec_gpu_check
+        done
+    done
+    if [ -n "$HEADLINE" ] && [ -f "$RECBOLE_SPEC_DATA_HOME/$HEADLINE/$HEADLINE.train.inter" ]; then
+        step "headline: DirectSpecPlus on $HEADLINE (holdout, whole run)" "$HEADLINE_LIMIT" \
+            /usr/bin/time -v "$PY" -m recbole_spec run --model=DirectSpecPlus --dataset="$HEADLINE" \
+            --gpu_id="$GPU_ID" --checkpoint_dir=/tmp/recbole_spec_gpu_check
+    fi
     cd "$repo" || return 1
     echo "=== summary ($MODE, ${SECONDS}s in all)"
     printf '%s\n' "${SUMMARY[@]}"
@@ -129,6 +153,7 @@ case "$MODE" in
         ;;
     device)
         PY=${PYTHON:-python3} DEVICE=cuda GPU_ID=0 DATASET=citeulike EPOCH_LIMIT=60 BENCH_LIMIT=60
+        PAPER_DATASETS="citeulike gowalla" HEADLINE=gowalla HEADLINE_LIMIT=200
         DEADLINE=420  # no step starts after 7 minutes
         mkdir -p "${OUT:-/tmp/gpu_check_out}"
         run_checks 2>&1 | tee "${OUT:-/tmp/gpu_check_out}/gpu_check.log"
@@ -137,7 +162,7 @@ case "$MODE" in
     dry-run)
         # ml-100k: one CiteULike epoch per model takes minutes on a shared CPU
         PY=${PYTHON:-.venv-modern/bin/python} DEVICE=cpu GPU_ID="" DATASET=ml-100k
-        EPOCH_LIMIT=300 BENCH_LIMIT=300
+        EPOCH_LIMIT=300 BENCH_LIMIT=300 PAPER_DATASETS=ml-100k HEADLINE="" HEADLINE_LIMIT=0
         export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
         run_checks
         ;;

@@ -10,11 +10,20 @@ Public API::
     effective_rank, stable_rank, singular_values, spectrum_report, alignment, uniformity
                                collapse diagnostics on plain tensors (any model's tables)
     embedding_tables(model)    the scoring tables of a plugin or RecBole model
+
+The names are imported on first use, so ``import recbole_spec.validation`` (or any light
+submodule) imports neither RecBole nor torch. RecBole is made ready for the plugin (compat shims,
+metrics, RecBole's ``Config(model=<plugin model>)`` hook) by
+:func:`recbole_spec.config.recbole_setup.ensure_recbole`, which the modules that import RecBole
+call first; touching a model class (``from recbole_spec import DirectSpecPlus``) is enough.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+import sys
+from typing import Any
 
 if importlib.util.find_spec("recbole") is None:
     raise ImportError(
@@ -23,46 +32,47 @@ if importlib.util.find_spec("recbole") is None:
         "stack: pip install -e '.[modern]' && pip install --no-deps recbole==1.2.1"
     )
 
-from recbole_spec import compat  # noqa: E402
-
-compat.apply()
-
-from recbole_spec.diagnostics import (  # noqa: E402
-    alignment,
-    effective_rank,
-    embedding_tables,
-    singular_values,
-    spectrum_report,
-    stable_rank,
-    uniformity,
-)
-from recbole_spec.models import (  # noqa: E402
-    BPRMF,
-    CLUniformity,
-    DirectSpec,
-    DirectSpecPlus,
-    LightGCN,
-)
-from recbole_spec.pipeline import run  # noqa: E402
-from recbole_spec.registry import get_model, list_models  # noqa: E402
-
 __version__ = "0.1.0"
 
-__all__ = [
-    "BPRMF",
-    "CLUniformity",
-    "DirectSpec",
-    "DirectSpecPlus",
-    "LightGCN",
-    "__version__",
-    "alignment",
-    "effective_rank",
-    "embedding_tables",
-    "get_model",
-    "list_models",
-    "run",
-    "singular_values",
-    "spectrum_report",
-    "stable_rank",
-    "uniformity",
-]
+_EXPORTS = {
+    **dict.fromkeys(
+        (
+            "alignment",
+            "effective_rank",
+            "embedding_tables",
+            "singular_values",
+            "spectrum_report",
+            "stable_rank",
+            "uniformity",
+        ),
+        "recbole_spec.diagnostics",
+    ),
+    **dict.fromkeys(
+        ("BPRMF", "CLUniformity", "DirectSpec", "DirectSpecPlus", "LightGCN"),
+        "recbole_spec.models",
+    ),
+    "run": "recbole_spec.pipeline",
+    "get_model": "recbole_spec.registry",
+    "list_models": "recbole_spec.registry",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
+
+if "recbole" in sys.modules:  # RecBole is loaded already: make it ready for the plugin now
+    from recbole_spec.config.recbole_setup import ensure_recbole
+
+    ensure_recbole()

@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import shlex
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
@@ -33,16 +35,23 @@ def resume_command(argv: Sequence[str], checkpoint: str) -> str:
 
 
 def interrupted_message(argv: Sequence[str], err: Any) -> str:
-    """One line for Ctrl-C: where the last checkpoint is and how to resume."""
+    """One line for Ctrl-C or SIGTERM: where the last checkpoint is and how to resume."""
+    how = "terminated (SIGTERM)" if getattr(err, "signal_name", "") == "SIGTERM" else "interrupted"
     checkpoint = getattr(err, "checkpoint", None)
     if not checkpoint:
-        return "recbole-spec: interrupted before the first epoch ended; nothing to resume"
+        return f"recbole-spec: {how} before the first epoch ended; nothing to resume"
     epoch = getattr(err, "epoch", None)
     done = f" (after epoch {epoch})" if epoch is not None else ""
     return (
-        f"recbole-spec: interrupted; last checkpoint {checkpoint}{done}; resume with: "
+        f"recbole-spec: {how}; last checkpoint {checkpoint}{done}; resume with: "
         f"{resume_command(argv, checkpoint)}"
     )
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    from recbole_spec.pipeline import Terminated
+
+    raise Terminated()
 
 
 def _command(name: str) -> ModuleType:
@@ -70,6 +79,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     from recbole_spec.pipeline import RunInterrupted
 
+    # SIGTERM (batch schedulers) takes Ctrl-C's path: one line, the resume command, exit 143.
+    in_main = threading.current_thread() is threading.main_thread()  # signals need it
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main else None
     try:
         return command.main(args, extra)
     except ConfigError as err:
@@ -77,7 +89,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except RunInterrupted as err:
         print(interrupted_message(argv, err), file=sys.stderr)
-        return 130
-    except KeyboardInterrupt:
-        print("recbole-spec: interrupted", file=sys.stderr)
-        return 130
+        return err.exit_code
+    except KeyboardInterrupt as err:
+        how = "terminated (SIGTERM)" if getattr(err, "signal_name", "") == "SIGTERM" else None
+        print(f"recbole-spec: {how or 'interrupted'}", file=sys.stderr)
+        return getattr(err, "exit_code", 130)
+    finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)

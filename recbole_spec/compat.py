@@ -1,7 +1,9 @@
 """Compatibility shims that let RecBole 1.2.1 run on newer numpy / scipy / torch.
 
-Applied once, by :func:`apply`, before RecBole is imported by the plugin. Every shim is chosen by
-feature detection, never by version strings, and none edits RecBole's installed files:
+Applied once, by :func:`apply`, when the plugin's RecBole-facing code is first imported
+(through :func:`recbole_spec.config.recbole_setup.ensure_recbole`), never at ``import
+recbole_spec``. Every shim is chosen by feature detection, never by version strings, and none
+edits RecBole's installed files:
 
 * numpy 2 removed ``np.float_``, ``np.complex_``, ``np.unicode_`` (RecBole's ``Config`` aliases
   them) and ``np.bool8`` (Ray 2.6 uses it): restore them as aliases of the surviving types.
@@ -28,11 +30,9 @@ feature detection, never by version strings, and none edits RecBole's installed 
   file it writes and whose ``load`` unpickles a file only when its content is one this process
   wrote (the best checkpoint it is about to test); any other file keeps torch's
   ``weights_only=True``, and ``torch.load`` elsewhere is untouched.
-* RecBole's own ``Config(model=PluginClass, ...)`` knows nothing of the plugin's YAML defaults:
-  for a plugin model class it now layers them (:func:`plugin_config_files`) below the user's
-  files and runs the model's checks, which also switch off negative sampling for objectives
-  that use none (and ``sparse_grad: auto`` means dense there: RecBole's ``Trainer`` builds torch
-  optimizers). Subclasses (the plugin's ``SpecConfig``) are left alone.
+
+The plugin's own hook into RecBole's ``Config`` (its YAML layers for plugin models) is not a
+version shim; it lives with the configuration, in :mod:`recbole_spec.config.recbole_setup`.
 """
 
 from __future__ import annotations
@@ -247,61 +247,6 @@ def _patch_recbole_trainer() -> None:
         module.torch = _TrustedWritesTorch(module.torch)
 
 
-def plugin_config_files(model_class: type, dataset: str | None, data_path: Any) -> list[str]:
-    """The plugin's YAML layers for ``model_class``, in order (those that exist).
-
-    ``properties/overall.yaml``, ``properties/model/_plugin.yaml``,
-    ``properties/model/<Model>.yaml``, ``properties/dataset/<dataset>.yaml`` and the
-    ``<dataset>.yaml`` an import wrote next to the atomic files under ``data_path``.
-    """
-    from pathlib import Path
-
-    from recbole_spec.paths import properties_dir
-
-    props = properties_dir()
-    files = [props / "overall.yaml", props / "model" / "_plugin.yaml"]
-    files.append(props / "model" / f"{model_class.__name__}.yaml")
-    if dataset:
-        files.append(props / "dataset" / f"{dataset}.yaml")
-        if data_path:
-            files.append(Path(str(data_path)).expanduser() / dataset / f"{dataset}.yaml")
-    return [str(f) for f in files if f.is_file()]
-
-
-def _patch_recbole_config() -> None:
-    from recbole.config.configurator import Config
-
-    original = Config.__init__
-    if getattr(original, "_recbole_spec_shim", False):
-        return
-
-    @functools.wraps(original)
-    def init(
-        self: Any,
-        model: Any = None,
-        dataset: Any = None,
-        config_file_list: Any = None,
-        config_dict: Any = None,
-    ) -> None:
-        plugin = type(self) is Config and isinstance(model, type)
-        plugin = plugin and callable(getattr(model, "check_config", None))
-        plugin = plugin and getattr(model, "recbole_spec_plugin", False)
-        if not plugin:
-            original(self, model, dataset, config_file_list, config_dict)
-            return
-        data_path = (config_dict or {}).get("data_path")
-        files = plugin_config_files(model, dataset, data_path) + list(config_file_list or [])
-        original(self, model, dataset, files, config_dict)
-        if str(self.final_config_dict.get("sparse_grad")).lower() == "auto":
-            # RecBole's Trainer builds torch optimizers, which need dense gradients (the
-            # plugin's trainer has row-wise ones); an explicit True stays the user's choice.
-            self.final_config_dict["sparse_grad"] = False
-        model.check_config(self)
-
-    init._recbole_spec_shim = True  # type: ignore[attr-defined]
-    Config.__init__ = init
-
-
 def apply() -> None:
     """Install all shims (idempotent)."""
     global _APPLIED
@@ -311,5 +256,4 @@ def apply() -> None:
     _patch_scipy()
     _patch_recbole_dataset()
     _patch_recbole_trainer()
-    _patch_recbole_config()
     _APPLIED = True

@@ -33,8 +33,8 @@ def resolve_dataset_root(dataset: str, user_data_path: str | None = None) -> Pat
     """Return the folder that contains ``<dataset>/<dataset>*.inter``.
 
     Raises:
-        DatasetNotFoundError: naming the folders searched, the datasets found and, for datasets
-            the plugin knows how to import, the import command.
+        DatasetNotFoundError: for a dataset the plugin knows how to import, the one import
+            command; otherwise the folders searched and the datasets found.
     """
     if dataset == "ml-100k":
         return recbole_example_dir()
@@ -47,12 +47,14 @@ def resolve_dataset_root(dataset: str, user_data_path: str | None = None) -> Pat
     hint = import_hint(dataset)
     found = available_datasets(user_data_path)
     searched = ", ".join(str(r / dataset) for r in roots)
+    if hint is not None:
+        raise DatasetNotFoundError(f"{hint}; no atomic files were found in {searched}")
     close = suggest(dataset, sorted((set(found) | set(KNOWN_DATASETS)) - {dataset}))
     raise DatasetNotFoundError(
         f"unknown dataset '{dataset}': no atomic files ({dataset}.inter or "
         f"{dataset}.train.inter) in {searched}.{close} Available: "
         f"{', '.join(found) or 'none'}. "
-        + (hint or "Pass --data_path=<folder containing a '<dataset>/' folder of atomic files>.")
+        "Pass --data_path=<folder containing a '<dataset>/' folder of atomic files>."
     )
 
 

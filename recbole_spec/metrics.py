@@ -13,8 +13,13 @@ Enable it with ``metrics: [Recall, NDCG, TruncatedRecall]``; results appear as
 from __future__ import annotations
 
 import numpy as np
-from recbole.evaluator import register
-from recbole.evaluator.base_metric import TopkMetric
+
+from recbole_spec import compat
+
+compat.apply()
+
+from recbole.evaluator import register  # noqa: E402  (after the compat shims)
+from recbole.evaluator.base_metric import TopkMetric  # noqa: E402
 
 
 class TruncatedRecall(TopkMetric):

@@ -22,7 +22,11 @@ import torch
 from recbole_spec.config import SpecConfig
 from recbole_spec.data_checks import cold_start_line
 from recbole_spec.diagnostics.monitor import SpectrumMonitor
-from recbole_spec.training.checkpoint import CheckpointError, load_checkpoint
+from recbole_spec.training.checkpoint import (
+    CheckpointError,
+    CheckpointWriteError,
+    load_checkpoint,
+)
 from recbole_spec.training.lean_loader import make_lean
 from recbole_spec.training.progress import (
     ConsoleProgress,
@@ -31,6 +35,7 @@ from recbole_spec.training.progress import (
     setup_console,
 )
 from recbole_spec.training.resume import check_resume_config
+from recbole_spec.training.stopping import stopping_rule
 from recbole_spec.training.trainer import (
     LAST_SUFFIX,
     EpochCallback,
@@ -58,13 +63,36 @@ class RunFailed(ConfigError):
     """A run that cannot go on, with a one-line reason and the fix (e.g. diverged at once)."""
 
 
-class RunInterrupted(Exception):
-    """Ctrl-C during training; ``checkpoint`` is the last checkpoint to resume from (or None)."""
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C's ``KeyboardInterrupt`` would be.
 
-    def __init__(self, checkpoint: str | None, epoch: int | None) -> None:
+    Batch schedulers (SLURM, Kubernetes) stop jobs with SIGTERM; the command line installs the
+    handler that raises this, so such a job ends like Ctrl-C (exit status 143).
+    """
+
+    signal_name = "SIGTERM"
+    exit_code = 143
+
+
+class RunInterrupted(Exception):
+    """Ctrl-C or SIGTERM during training, with the last checkpoint to resume from.
+
+    ``checkpoint`` is that file (or None); ``signal_name`` (``SIGINT``/``SIGTERM``) and
+    ``exit_code`` (130/143) say which signal it was.
+    """
+
+    def __init__(
+        self,
+        checkpoint: str | None,
+        epoch: int | None,
+        signal_name: str = "SIGINT",
+        exit_code: int = 130,
+    ) -> None:
         super().__init__("interrupted")
         self.checkpoint = checkpoint
         self.epoch = epoch
+        self.signal_name = signal_name
+        self.exit_code = exit_code
 
 
 def _quiet_recbole_warnings() -> None:
@@ -252,8 +280,10 @@ def run(
 
     Raises:
         ConfigError: bad settings, before any data is read.
-        RunFailed: training diverged before any checkpoint was saved.
-        RunInterrupted: Ctrl-C during training (the last checkpoint is intact).
+        RunFailed: training diverged before any checkpoint was saved, or a checkpoint could not
+            be written (full disk; the earlier checkpoints are intact).
+        RunInterrupted: Ctrl-C (or SIGTERM, as :class:`Terminated`) during training (the last
+            checkpoint is intact).
     """
     from recbole.utils import init_logger, init_seed
 
@@ -279,6 +309,7 @@ def run(
     out.info(_header(config, data, (train_data, valid_data, test_data)))
     if getattr(config, "settings_line", None):
         out.info(config.settings_line)
+    out.info(stopping_rule(config))
     out.info(cold_start_line(config, train_data, valid_data, test_data))
     recommender = build_model(config, train_data)
     logger.info(recommender)
@@ -298,12 +329,22 @@ def run(
         best_score, best_result = trainer.fit(
             train_data, valid_data, saved=saved, show_progress=show_progress
         )
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
         trainer.tensorboard.close()
         last = trainer.last_checkpoint_file
         if not (last and Path(last).is_file()):
             last = None
-        raise RunInterrupted(last, trainer.last_checkpoint_epoch) from None
+        raise RunInterrupted(
+            last,
+            trainer.last_checkpoint_epoch,
+            getattr(err, "signal_name", "SIGINT"),
+            getattr(err, "exit_code", 130),
+        ) from None
+    except CheckpointWriteError as err:
+        trainer.tensorboard.close()
+        last = trainer.last_checkpoint_file
+        resume = f"; then resume with --resume_from={last}" if last and Path(last).is_file() else ""
+        raise RunFailed(f"{err}{resume}") from None
     train_seconds = time.perf_counter() - start
     epochs = max(trainer.train_loss_dict, default=trainer.start_epoch - 1) + 1
     if trainer.diverged:
@@ -317,8 +358,9 @@ def run(
         then = then if evaluate_test else "stopped"
         out.warning(f"training diverged ({trainer.diverged}); {then}")
     elif progress.best is not None:
+        stopped = f" (stopped: {trainer.stop_reason})" if trainer.stop_reason else ""
         out.info(
-            f"finished in {format_duration(train_seconds)}: {epochs} epochs, best valid "
+            f"finished in {format_duration(train_seconds)}: {epochs} epochs{stopped}, best valid "
             f"{progress.metric} {progress.best:.4f} at epoch {progress.best_epoch}"
         )
     test_result = (

@@ -1,12 +1,13 @@
 """Model name resolution: plugin models first, then RecBole's built-ins.
 
 Plugin models are found, not listed: every class defined in a module of
-:mod:`recbole_spec.models` that subclasses :class:`~recbole_spec.models.base.SpecRecommender` is
-a model named after its class, with its defaults in ``properties/model/<Name>.yaml``. A
-researcher's own methods live in folders named by ``$RECBOLE_SPEC_PLUGINS`` (separated like
-``PATH``): each ``*.py`` file there is imported (the folder is put on ``sys.path``, so a model
-file imports its objective file by module name), its ``SpecRecommender`` subclasses become
-models, and ``<folder>/<Name>.yaml`` holds a model's defaults.
+:mod:`recbole_spec.models` that subclasses one of :func:`plugin_bases` (``SpecRecommender``, or
+``TrainingFreeRecommender`` for models computed without training) is a model named after its
+class, with its defaults in ``properties/model/<Name>.yaml``. A researcher's own methods live in
+folders named by ``$RECBOLE_SPEC_PLUGINS`` (separated like ``PATH``): each ``*.py`` file there is
+imported (the folder is put on ``sys.path``, so a model file imports its objective file by module
+name), its subclasses of those bases become models, and ``<folder>/<Name>.yaml`` holds a model's
+defaults.
 
 Names are matched case-insensitively. A plugin model that shadows a built-in (``LightGCN``) leaves
 the built-in reachable as ``recbole.LightGCN``. Unknown names raise a one-line error that lists
@@ -36,16 +37,26 @@ class UnknownModelError(ConfigError):
     """Raised for a model name that is neither a plugin model nor a RecBole model."""
 
 
-def _models_of(module: ModuleType) -> dict[str, type]:
-    """The ``SpecRecommender`` subclasses defined (not merely imported) in ``module``."""
-    from recbole_spec.models.base import SpecRecommender
+def plugin_bases() -> tuple[type, ...]:
+    """The base classes of plugin models.
 
+    ``SpecRecommender`` (trained) and ``TrainingFreeRecommender`` (computed once, e.g. GF-CF).
+    """
+    from recbole_spec.models.base import SpecRecommender
+    from recbole_spec.models.training_free import TrainingFreeRecommender
+
+    return (SpecRecommender, TrainingFreeRecommender)
+
+
+def _models_of(module: ModuleType) -> dict[str, type]:
+    """The plugin-model classes defined (not merely imported) in ``module``."""
+    bases = plugin_bases()
     return {
         name: obj
         for name, obj in vars(module).items()
         if inspect.isclass(obj)
-        and issubclass(obj, SpecRecommender)
-        and obj is not SpecRecommender
+        and issubclass(obj, bases)
+        and obj not in bases
         and obj.__module__ == module.__name__
         and not name.startswith("_")
     }
@@ -128,6 +139,9 @@ def model_yaml(cls: type) -> Path:
 
 @cache
 def _recbole_general_models() -> dict[str, type]:
+    from recbole_spec.config.recbole_setup import ensure_recbole
+
+    ensure_recbole()
     from recbole.model.abstract_recommender import AbstractRecommender
 
     module = importlib.import_module("recbole.model.general_recommender")
@@ -153,7 +167,8 @@ def _lookup(name: str, table: dict[str, type]) -> type | None:
     return lowered.get(name.lower())
 
 
-def _recbole_model(name: str) -> type | None:
+def recbole_model(name: str) -> type | None:
+    """RecBole's own model class named ``name`` (any case for general models), or None."""
     cls = _lookup(name, _recbole_general_models())
     if cls is not None:
         return cls
@@ -184,9 +199,9 @@ def get_model(name: str | type) -> type:
         raise UnknownModelError(f"model name must be a non-empty string (got {name!r})")
     name = name.strip()
     if name.lower().startswith(RECBOLE_PREFIX):
-        cls = _recbole_model(name[len(RECBOLE_PREFIX) :])
+        cls = recbole_model(name[len(RECBOLE_PREFIX) :])
     else:
-        cls = _lookup(name, _plugin_models()) or _recbole_model(name)
+        cls = _lookup(name, _plugin_models()) or recbole_model(name)
     if cls is None:
         plugin, builtin = list_models(), list_recbole_models()
         raise UnknownModelError(
@@ -199,7 +214,5 @@ def get_model(name: str | type) -> type:
 
 
 def is_plugin_model(cls: type) -> bool:
-    """True for the plugin's models: any :class:`SpecRecommender` subclass, user models included."""
-    from recbole_spec.models.base import SpecRecommender
-
-    return inspect.isclass(cls) and issubclass(cls, SpecRecommender)
+    """True for the plugin's models: any subclass of :func:`plugin_bases`, user models included."""
+    return inspect.isclass(cls) and issubclass(cls, plugin_bases())

@@ -9,7 +9,13 @@ the same random split), the model on the training split
 
 Checkpoints written by RecBole's own ``Trainer`` (``run_recbole``, ``Trainer.fit``) pickle its
 ``Config`` object, so they are refused unless the caller opts in (:data:`RECBOLE_PICKLE_RISK`),
-which unpickles them (:func:`load_recbole_checkpoint`).
+which unpickles them (:func:`load_recbole_checkpoint`); :func:`load_data_and_model` also
+unpickles, without the opt-in, a file this process's RecBole trainer wrote.
+
+:func:`load_data_and_model` is RecBole's ``recbole.quick_start.load_data_and_model`` for both
+kinds of checkpoints (RecBole's own function fails on both with the plugin installed: torch's
+``weights_only`` default refuses RecBole's pickle, and a recbole-spec checkpoint stores its
+config as a plain dict).
 
 A plugin model and a RecBole built-in can share a class name (``LightGCN``), and the stored
 ``model`` key is only that name; the plugin's models keep every parameter under ``encoder.``,
@@ -18,6 +24,7 @@ so a state dict without that prefix is read as RecBole's (``recbole.LightGCN``).
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,17 +67,31 @@ RECBOLE_PICKLE_RISK = (
 """What ``--allow-recbole-pickle`` does, stated in its help and in the refusal."""
 
 
-def load_recbole_checkpoint(path: str | Path) -> dict[str, Any]:
+def load_recbole_checkpoint(path: str | Path, *, this_process_only: bool = False) -> dict[str, Any]:
     """Read a checkpoint written by RecBole's ``Trainer`` into the plugin's checkpoint form.
 
     Unpickles the file (``weights_only=False``; see :data:`RECBOLE_PICKLE_RISK`), then keeps
     plain values only: the final config (without class objects), the state dict, the "other
-    parameters" and the epoch.
+    parameters" and the epoch. With ``this_process_only``, it reads through RecBole's trainer
+    module's ``torch`` (:mod:`recbole_spec.compat`), which unpickles only files whose content
+    this process's RecBole trainer wrote.
 
     Raises:
-        CheckpointError: the file is not a checkpoint of RecBole's ``Trainer``.
+        CheckpointError: the file is not a checkpoint of RecBole's ``Trainer``, or (with
+            ``this_process_only``) another process wrote it.
     """
-    raw = torch.load(path, map_location="cpu", weights_only=False)
+    if this_process_only:
+        from recbole.trainer import trainer as recbole_trainer
+
+        try:
+            raw = recbole_trainer.torch.load(path, map_location="cpu")
+        except pickle.UnpicklingError:
+            raise CheckpointError(
+                f"'{path}' was written by RecBole's own trainer in another process (a pickled "
+                f"Config); pass allow_recbole_pickle=True to load it: {RECBOLE_PICKLE_RISK}"
+            ) from None
+    else:
+        raw = torch.load(path, map_location="cpu", weights_only=False)
     config = raw.get("config") if isinstance(raw, dict) else None
     if config is None or not hasattr(config, "final_config_dict") or "state_dict" not in raw:
         raise CheckpointError(f"'{path}' is not a checkpoint written by RecBole's Trainer")
@@ -158,6 +179,8 @@ def model_reference(name: str, state_dict: Mapping[str, Any]) -> str:
     if name.lower().startswith(RECBOLE_PREFIX):
         return name
     cls = get_model(name)
+    if getattr(cls, "encoder_name", None) is None:  # training-free plugin models: no encoder
+        return name
     if is_plugin_model(cls) and not any(k.startswith(PLUGIN_PARAMETER_PREFIX) for k in state_dict):
         return RECBOLE_PREFIX + name
     return name
@@ -166,6 +189,49 @@ def model_reference(name: str, state_dict: Mapping[str, Any]) -> str:
 def rebuild_config(name: str, stored: Mapping[str, Any]) -> Any:
     """The :class:`~recbole_spec.config.SpecConfig` of a run, from its stored final config."""
     return build_config(name, str(stored["dataset"]), config_dict=stored_overrides(stored))
+
+
+def _rebuilt_config(path: str | Path, state: Mapping[str, Any]) -> tuple[str, Any]:
+    stored = state.get("config") or {}
+    if "model" not in stored or "dataset" not in stored:
+        raise CheckpointError(f"'{path}' stores no model/dataset in its config")
+    name = model_reference(str(stored["model"]), state["state_dict"])
+    return name, rebuild_config(name, stored)
+
+
+def _with_weights(model: nn.Module, state: Mapping[str, Any]) -> nn.Module:
+    model.load_state_dict(state["state_dict"])
+    model.load_other_parameter(state.get("other_parameter"))
+    return model
+
+
+def load_data_and_model(
+    model_file: str | Path, *, allow_recbole_pickle: bool = False
+) -> tuple[Any, nn.Module, Any, Any, Any, Any]:
+    """RecBole's ``quick_start.load_data_and_model`` for recbole-spec and RecBole checkpoints.
+
+    The configuration is rebuilt from the stored one (:func:`rebuild_config`), then data and
+    model exactly as the run built them (same seed, so the same split), with the saved weights.
+    A checkpoint RecBole's ``Trainer`` wrote loads when this process wrote it (e.g. right after
+    ``run_recbole``) or with ``allow_recbole_pickle`` (see :data:`RECBOLE_PICKLE_RISK`).
+
+    Returns:
+        ``(config, model, dataset, train_data, valid_data, test_data)``, as RecBole's function.
+
+    Raises:
+        CheckpointError: missing, truncated or foreign file; a RecBole checkpoint from another
+            process without ``allow_recbole_pickle``.
+    """
+    try:
+        state = load_checkpoint(model_file)
+    except CheckpointError as err:
+        if "unsafe unpickling" not in str(err):
+            raise
+        state = load_recbole_checkpoint(model_file, this_process_only=not allow_recbole_pickle)
+    _, config = _rebuilt_config(model_file, state)
+    dataset, train_data, valid_data, test_data = load_data(config)
+    model = _with_weights(build_model(config, train_data), state)
+    return config, model, dataset, train_data, valid_data, test_data
 
 
 def restore_checkpoint(
@@ -182,17 +248,11 @@ def restore_checkpoint(
         NoEmbeddingError: the model has no embedding tables (checked before loading data).
     """
     state = dict(state) if state is not None else load_checkpoint(path)
-    stored = state.get("config") or {}
-    if "model" not in stored or "dataset" not in stored:
-        raise CheckpointError(f"'{path}' stores no model/dataset in its config")
-    name = model_reference(str(stored["model"]), state["state_dict"])
-    config = rebuild_config(name, stored)
+    name, config = _rebuilt_config(path, state)
     reason = no_embedding_reason(config.model_class)
     if reason is not None:
-        raise NoEmbeddingError(f"{path}: {stored['model']} has no embedding tables: it is {reason}")
+        raise NoEmbeddingError(f"{path}: {config['model']} has no embedding tables: it is {reason}")
     _, train_data, _, test_data = load_data(config)
-    model = build_model(config, train_data)
-    model.load_state_dict(state["state_dict"])
-    model.load_other_parameter(state.get("other_parameter"))
+    model = _with_weights(build_model(config, train_data), state)
     model.eval()
     return RestoredModel(name, model, config, test_data, int(state.get("epoch", -1)))

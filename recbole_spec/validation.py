@@ -142,3 +142,15 @@ def split_names(value: Any) -> list[str]:
     if isinstance(value, str):
         return [part for part in value.replace(",", " ").split() if part]
     return [str(v) for v in value]
+
+
+def check_bool(config: Any, key: str, owner: str) -> bool:
+    """Check that ``config[key]`` is ``True`` or ``False``; return it."""
+    value = _get(config, key)
+    if isinstance(value, bool):
+        return value
+    example = _example(config, key, True, lambda v: isinstance(v, bool))
+    raise ConfigError(
+        f"{owner}: '{key}' must be True or False (got {value!r}); "
+        f"{_fix(config, owner, key, example)}"
+    )

@@ -245,7 +245,8 @@ def test_issue11_user_keys_and_presets_win(paper_root: Path) -> None:
     native = SpecConfig("DirectSpecPlus", "gowalla", config_dict=data, overrides=["--preset=none"])
     assert native.auto_preset is None and native["learner"] == "adam"
     gcn = SpecConfig("DirectSpecPlus", "gowalla", config_dict=data, overrides=["--preset=gcn"])
-    assert gcn.presets == ["directspec_gowalla", "gcn"] and gcn["encoder"] == "lightgcn"
+    assert gcn.presets == ["directspec_gowalla", "stop_on_stall", "gcn"]  # holdout import
+    assert gcn["encoder"] == "lightgcn" and gcn["stopping_delta"] == 0.001
     other = SpecConfig(
         "DirectSpecPlus", "gowalla", config_dict=data, overrides=["--preset=directspec_yelp"]
     )

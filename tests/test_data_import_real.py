@@ -123,3 +123,13 @@ def test_bprmf_runs_on_imported_citeulike(
     _, valid_data, test_data = data_preparation(config, create_dataset(config))
     assert len(test_data.uid_list) == 5_551
     assert len(valid_data.uid_list) == 5_551
+
+
+@pytest.mark.parametrize("name", ["citeulike", "gowalla", "yelp2018", "ml-1m"])
+def test_registry_content_signatures_match_the_real_files(source_root: Path, name: str) -> None:
+    from recbole_spec.data_import.download import verify_file
+
+    for layout in KNOWN_DATASETS[name].sources:
+        for file in layout.files.values():
+            path = source_root / layout.folder / file.filename
+            verify_file(name, layout, file, path)  # raises on any difference

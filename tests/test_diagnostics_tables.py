@@ -115,6 +115,7 @@ def test_ease_has_no_embedding_tables(tiny_config: dict, tmp_path: Path) -> None
 
 
 def test_model_reference_tells_plugin_from_builtin() -> None:
+    assert model_reference("GFCF", {"dummy_param": 0}) == "GFCF"  # training-free: no encoder
     assert model_reference("LightGCN", {"encoder.user_embedding.weight": 0}) == "LightGCN"
     assert model_reference("LightGCN", {"user_embedding.weight": 0}) == "recbole.LightGCN"
     assert model_reference("BPR", {"user_embedding.weight": 0}) == "BPR"

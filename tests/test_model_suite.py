@@ -27,8 +27,9 @@ import pytest
 import torch
 from recbole.utils import init_seed
 
+from recbole_spec.models.base import SpecRecommender
 from recbole_spec.pipeline import build_config, build_model, load_data, run
-from recbole_spec.registry import list_models
+from recbole_spec.registry import get_model, list_models
 from recbole_spec.training.checkpoint import load_checkpoint, save_checkpoint
 from tests.conftest import N_ITEMS, N_USERS, tiny_settings
 
@@ -58,7 +59,11 @@ VARIANTS: list[tuple[str, dict[str, Any]]] = [
 ]
 """Non-default configurations that get the checks that need no training run."""
 
-CASES = [(model, {}) for model in list_models()] + VARIANTS
+TRAINED = [m for m in list_models() if issubclass(get_model(m), SpecRecommender)]
+"""The trained plugin models; the training-free ones (GF-CF, BSPM: no loss, no gradients, no
+embedding tables) are checked against a dense reference in ``tests/test_spectral_baselines.py``."""
+
+CASES = [(model, {}) for model in TRAINED] + VARIANTS
 
 
 def _case_id(case: tuple[str, dict[str, Any]]) -> str:
@@ -77,7 +82,7 @@ def base_config(
         yield tiny_settings(data_root, workdir)
 
 
-@pytest.fixture(scope="module", params=list_models())
+@pytest.fixture(scope="module", params=TRAINED)
 def trained(request: pytest.FixtureRequest, base_config: dict[str, Any]) -> dict[str, Any]:
     """One planted-structure training run per model (``run()``'s result)."""
     model = request.param
@@ -202,18 +207,22 @@ def test_negatives_are_sampled_exactly_when_the_objective_declares_them(
     assert (model.NEG_ITEM_ID in batch) is model.objective.uses_negatives
 
 
-def test_objective_other_than_the_declared_class_is_refused(base_config: dict[str, Any]) -> None:
-    """``uses_negatives`` comes from ``objective_class``: the built objective must be one."""
+def test_objective_other_than_the_declared_kind_is_refused(base_config: dict[str, Any]) -> None:
+    """``uses_negatives`` comes from ``objective_class``: what it builds must agree."""
     from recbole_spec.models import BPRMF
-    from recbole_spec.objectives import SoftmaxObjective
+    from recbole_spec.objectives import RankingLoss
+    from recbole_spec.objectives.directspec import DirectSpecObjective
+
+    class PositiveOnly(RankingLoss):
+        @classmethod
+        def from_config(cls, config: Any, dataset: Any) -> Any:
+            return DirectSpecObjective()
 
     class Mislabelled(BPRMF):
-        @classmethod
-        def objective_class(cls, config: Any) -> type:
-            return SoftmaxObjective
+        objective_class = PositiveOnly
 
     config = build_config("BPRMF", "checker", config_dict=base_config)
-    with pytest.raises(TypeError, match="returned a BPRObjective, but objective_class"):
+    with pytest.raises(TypeError, match="built a DirectSpecObjective, whose uses_negatives"):
         Mislabelled(config, _load_train(config)._dataset)
 
 

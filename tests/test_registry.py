@@ -25,13 +25,23 @@ TOY_OBJECTIVE = '''\
 """Hinge loss on the score margin between a positive and its negatives."""
 
 import torch
-from torch import nn
+
+from recbole_spec.objectives import ConfiguredObjective
+from recbole_spec.validation import check_positive
 
 
-class HingeObjective(nn.Module):
-    """mean(relu(margin - s(u, i) + s(u, j)))."""
+class HingeObjective(ConfiguredObjective):
+    """mean(relu(margin - s(u, i) + s(u, j))); key ``toy_margin`` (> 0)."""
 
     uses_negatives = True
+
+    @classmethod
+    def check_config(cls, config, owner):
+        check_positive(config, "toy_margin", owner, example=1.0)
+
+    @classmethod
+    def from_config(cls, config, dataset):
+        return cls(config["toy_margin"])
 
     def __init__(self, margin: float) -> None:
         super().__init__()
@@ -48,23 +58,13 @@ TOY_MODEL = '''\
 
 from recbole_spec.models import BPRMF  # imported, not defined here: not registered twice
 from recbole_spec.models.base import SpecRecommender
-from recbole_spec.validation import check_positive
 from toy_hinge_objective import HingeObjective
 
 
 class Toy(SpecRecommender):
     """Keys: ``toy_margin`` (> 0)."""
 
-    @classmethod
-    def check_model_config(cls, config):
-        check_positive(config, "toy_margin", cls.__name__, example=1.0)
-
-    @classmethod
-    def objective_class(cls, config):
-        return HingeObjective
-
-    def build_objective(self, config, dataset):
-        return HingeObjective(config["toy_margin"])
+    objective_class = HingeObjective
 '''
 
 TOY_YAML = """\
@@ -105,6 +105,9 @@ def _run_args(data_root: Path, workdir: Path) -> list[str]:
 
 
 def test_package_models_are_every_spec_recommender_in_the_package() -> None:
+    from recbole_spec.models.training_free import TrainingFreeRecommender
+
+    bases = (SpecRecommender, TrainingFreeRecommender)
     found = {}
     for info in pkgutil.iter_modules(models.__path__):
         module = importlib.import_module(f"recbole_spec.models.{info.name}")
@@ -113,13 +116,14 @@ def test_package_models_are_every_spec_recommender_in_the_package() -> None:
                 name: obj
                 for name, obj in vars(module).items()
                 if isinstance(obj, type)
-                and issubclass(obj, SpecRecommender)
-                and obj is not SpecRecommender
+                and issubclass(obj, bases)
+                and obj not in bases
                 and obj.__module__ == module.__name__
             }
         )
     assert registry.package_models() == found
     assert {"BPRMF", "LightGCN", "DirectSpec", "DirectSpecPlus", "CLUniformity"} <= set(found)
+    assert {"GFCF", "BSPM"} <= set(found)  # issue 20: the training-free spectral baselines
     for name, cls in found.items():
         assert cls.__module__ == f"recbole_spec.models.{name.lower()}"
         assert registry.model_yaml(cls).is_file(), f"{name} has no properties/model/{name}.yaml"

@@ -12,6 +12,13 @@ from recbole_spec.training.optim import RowAdam, RowSGD
 from recbole_spec.validation import ConfigError
 
 
+@pytest.fixture(autouse=True)
+def row_steps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tiny tables: every batch touches more than 2% of them, which the trainer would give dense
+    gradients and fused Adam (tests/test_dense_adam.py); here the row path itself is tested."""
+    monkeypatch.setattr("recbole_spec.training.optim.densify_wide_tables", lambda model, rows: [])
+
+
 def _weights(result: dict) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in result["trainer"].model.state_dict().items()}
 

@@ -16,6 +16,7 @@ import json
 import os
 import subprocess
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -96,14 +97,17 @@ class FakeBackend:
                 continue
             config = {k: s.probes()[i % len(s.probes())] for k, s in plan.space.items()}
             session = FakeSession(trial_id, task.metric)
-            cwd = os.getcwd()
+            cwd, status, error = os.getcwd(), "TERMINATED", ""
             try:
                 run_trial(config, task, session)
+            except Exception as err:  # noqa: BLE001 - as Ray: the trial errors, the search goes on
+                status = "ERROR"
+                error = traceback.format_exception_only(err)[-1].strip()  # Ray's last line
             finally:
                 os.chdir(cwd)
             self.ran.append(trial_id)
             path = Path(task.experiment_dir) / f"trial_{trial_id}"
-            record = TrialRecord(trial_id, "TERMINATED", config, session.history, 0, "", str(path))
+            record = TrialRecord(trial_id, status, config, session.history, 0, error, str(path))
             done[trial_id] = dataclasses.asdict(record)
             state.parent.mkdir(parents=True, exist_ok=True)
             state.write_text(json.dumps(done))
@@ -306,6 +310,19 @@ def test_default_resources_follow_the_cluster() -> None:
         _trial_resources(dataclasses.replace(plan, cpus_per_trial=32), FakeBackend(16.0, 0.0))
     with pytest.raises(ConfigError, match="gpus-per-trial=1"):
         _trial_resources(dataclasses.replace(plan, gpus_per_trial=1), FakeBackend(2.0, 0.0))
+
+
+def test_fractional_gpus_pack_four_trials_on_one_gpu() -> None:
+    from recbole_spec.tuning.search import trials_at_once
+
+    plan = SearchPlan("BPRMF", "x", {}, "", {}, "ndcg@20", "max", Path("/tmp"), gpus_per_trial=0.25)
+    plan = dataclasses.replace(plan, cpus_per_trial=2)
+    resources = _trial_resources(plan, FakeBackend(16.0, 1.0))
+    assert resources == {"cpu": 2.0, "gpu": 0.25}
+    assert trials_at_once(resources, 16.0, 1.0) == 4  # the GPU is the limit
+    assert trials_at_once(resources, 6.0, 1.0) == 3  # the CPUs are
+    assert trials_at_once({"cpu": 1.0, "gpu": 0.0}, 16.0, 0.0) == 16
+    assert trials_at_once({"cpu": 1.0, "gpu": 0.3}, 16.0, 1.0) == 3
 
 
 def test_resource_arguments_checked_in_the_plan(tmp_path: Path, data_root: Path) -> None:

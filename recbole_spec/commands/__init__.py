@@ -23,5 +23,6 @@ COMMANDS = {
     "compare": "compare",
     "study": "study",
     "spectrum": "spectrum",
+    "demo": "demo",
 }
 """Command name -> module under ``recbole_spec.commands`` (``import`` is a Python keyword)."""

@@ -38,21 +38,31 @@ def add_parser(subparsers: Any) -> None:
 
 
 def main(args: argparse.Namespace, overrides: list[str]) -> int:
-    """Run every model and seed, write the tables; returns 0."""
+    """Run every model and seed, write the tables; returns 0, or 1 when some runs failed.
+
+    A failed run has its row (with the reason) in the tables and one line on stderr.
+    """
+    import sys
+
     from recbole_spec.compare import compare
+    from recbole_spec.compare.runs import ComparisonFailed
     from recbole_spec.validation import ConfigError
 
     try:
         seeds = [int(s) for s in split_names(args.seeds)]
     except ValueError as err:
         raise ConfigError(f"compare: --seeds must be integers, e.g. 2020,2021 ({err})") from err
-    compare(
-        split_names(args.models),
-        args.dataset,
-        seeds=seeds,
-        out_dir=args.out or Path("compare") / args.dataset,
-        config_file_list=split_names(args.config_files),
-        overrides=list(overrides),
-        force=args.force,
-    )
+    try:
+        compare(
+            split_names(args.models),
+            args.dataset,
+            seeds=seeds,
+            out_dir=args.out or Path("compare") / args.dataset,
+            config_file_list=split_names(args.config_files),
+            overrides=list(overrides),
+            force=args.force,
+        )
+    except ComparisonFailed as err:
+        print(f"recbole-spec: error: {err}", file=sys.stderr)
+        return 1
     return 0

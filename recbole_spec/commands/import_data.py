@@ -12,6 +12,7 @@ from typing import Any
 
 from recbole_spec import paths
 from recbole_spec.data_checks import COLD_START_POLICIES
+from recbole_spec.data_import.download import CACHE_FOLDER, MIRROR_ENV
 from recbole_spec.data_import.importer import PROTOCOLS, import_known, import_split
 from recbole_spec.data_import.known import KNOWN_DATASETS, SOURCE_ENV, UnregisteredDatasetError
 from recbole_spec.data_import.readers import FORMATS
@@ -25,14 +26,21 @@ def add_parser(subparsers: Any) -> None:
     known = ", ".join(sorted(KNOWN_DATASETS))
     parser = subparsers.add_parser(
         "import",
-        help="convert a fixed train/test split into RecBole atomic files",
+        help="download or convert a fixed train/test split into RecBole atomic files",
         description=(
-            f"Import a known dataset ({known}) from its source folder, or any split given with "
-            "--train/--test[/--valid]. Nothing is downloaded."
+            f"Import a known dataset ({known}) or any split given with --train/--test[/--valid]. "
+            "A known dataset without --source (and without $"
+            f"{SOURCE_ENV}) is downloaded over HTTPS from its published source, verified by "
+            f"content (rows, users, items, sorted-pair sha256) and cached in "
+            f"<out>/{CACHE_FOLDER}/; set {MIRROR_ENV}=<base URL> to read <base URL>/<folder>/"
+            "<file> instead (e.g. lightgcn-gowalla/train.txt)."
         ),
     )
     parser.add_argument("name", help=f"known dataset ({known}) or a new name with --train/--test")
-    parser.add_argument("--source", help=f"dataset folder or its parent (default ${SOURCE_ENV})")
+    parser.add_argument(
+        "--source",
+        help=f"local dataset folder or its parent (default ${SOURCE_ENV}; unset: download)",
+    )
     parser.add_argument("--train", help="train file of a custom split")
     parser.add_argument("--test", help="test file of a custom split")
     parser.add_argument("--valid", help="optional valid file of a custom split")

@@ -40,7 +40,7 @@ RESULTS_CSV, RESULTS_MD, SPECTRA_PNG = "results.csv", "results.md", "spectra.png
 def _columns(records: list[dict[str, Any]], extra: Sequence[str] = ()) -> list[str]:
     metrics: list[str] = []
     for record in records:
-        metrics += [k for k in record["test_result"] if k not in metrics]
+        metrics += [k for k in record.get("test_result") or {} if k not in metrics]
     return ["epochs", "seconds_per_epoch", *extra, *metrics, *HEADLINE_KEYS]
 
 
@@ -51,17 +51,18 @@ def run_table(
 
     The columns are epochs, seconds per epoch, every test metric and the headline diagnostics
     (:data:`~recbole_spec.diagnostics.report.HEADLINE_KEYS`); models without embedding tables
-    have no diagnostics. ``extra`` names further numeric fields of the records, placed after
-    the seconds per epoch (``recbole-spec study`` adds its timings).
+    have no diagnostics, and failed runs (an ``error`` record) no values at all. ``extra`` names
+    further numeric fields of the records, placed after the seconds per epoch (``recbole-spec
+    study`` adds its timings).
     """
     columns = _columns([r for runs in records.values() for r in runs], extra)
     rows = [
         {
             "model": model,
             **(record.get("diagnostics") or {}),
-            **record["test_result"],
-            "epochs": record["epochs"],
-            "seconds_per_epoch": record["seconds_per_epoch"],
+            **(record.get("test_result") or {}),
+            "epochs": record.get("epochs"),
+            "seconds_per_epoch": record.get("seconds_per_epoch"),
             **{key: record.get(key) for key in extra},
         }
         for model, runs in records.items()
@@ -95,6 +96,26 @@ def aggregate(
     return stats.where(complete.reindex(columns=stats.columns, level=0))
 
 
+def errors(records: dict[str, list[dict[str, Any]]], n_seeds: int) -> dict[str, str]:
+    """Model -> why its failed runs failed; models without a failed run are left out.
+
+    With several seeds each reason starts with ``seed <s>: ``.
+    """
+    reasons = {}
+    for model, runs in records.items():
+        failed = [r for r in runs if r.get("error")]
+        if failed:
+            reasons[model] = "; ".join(
+                f"seed {r['seed']}: {r['error']}" if n_seeds > 1 else r["error"] for r in failed
+            )
+    return reasons
+
+
+def _succeeded(records: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    ok = {model: [r for r in runs if not r.get("error")] for model, runs in records.items()}
+    return {model: runs for model, runs in ok.items() if runs}
+
+
 def _decimals(column: str) -> int:
     if column == "epochs":
         return 1
@@ -103,11 +124,13 @@ def _decimals(column: str) -> int:
     return 4
 
 
-def csv_table(stats: pd.DataFrame, n_seeds: int) -> pd.DataFrame:
+def csv_table(
+    stats: pd.DataFrame, n_seeds: int, failed: dict[str, str] | None = None
+) -> pd.DataFrame:
     """The ``results.csv`` table of :func:`aggregate`'s statistics (NaN: n/a).
 
     Columns: ``model``, ``n_seeds``, then each column's mean and, with several seeds, its
-    ``<column>_std``.
+    ``<column>_std``; with failed runs (``failed``: model -> reason) a last ``error`` column.
     """
     columns = list(dict.fromkeys(column for column, _ in stats.columns))
     table = pd.DataFrame({"model": stats.index, "n_seeds": n_seeds})
@@ -115,14 +138,19 @@ def csv_table(stats: pd.DataFrame, n_seeds: int) -> pd.DataFrame:
         table[column] = stats[(column, "mean")].to_numpy()
         if n_seeds > 1:
             table[f"{column}_std"] = stats[(column, "std")].to_numpy()
+    if failed:
+        table["error"] = [failed.get(model) for model in stats.index]
     return table
 
 
-def markdown_results(stats: pd.DataFrame, n_seeds: int) -> str:
+def markdown_results(
+    stats: pd.DataFrame, n_seeds: int, failed: dict[str, str] | None = None
+) -> str:
     """The ``results.md`` table of :func:`aggregate`'s statistics, as markdown.
 
     Cells are ``mean ± std`` (one seed: the mean) to each column's decimals (1 for epochs, 2 for
-    seconds and ranks, 4 otherwise), ``n/a`` where missing.
+    seconds and ranks, 4 otherwise), ``n/a`` where missing; with failed runs (``failed``:
+    model -> reason) a last ``error`` column.
     """
     columns = list(dict.fromkeys(column for column, _ in stats.columns))
     cells = {"model": list(stats.index)}
@@ -137,6 +165,11 @@ def markdown_results(stats: pd.DataFrame, n_seeds: int) -> str:
             else f"{mean:.{digits}f}"
             for mean, std in pairs
         ]
+    if failed:
+        columns.append("error")
+        cells["error"] = [
+            failed[model].replace("|", "\\|") if model in failed else None for model in stats.index
+        ]
     return markdown_table(pd.DataFrame(cells, columns=["model", *columns]), missing=NA)
 
 
@@ -150,7 +183,8 @@ def _markdown_text(
     protocol: str,
 ) -> str:
     n_seeds = len(seeds)
-    first = {model: runs[0] for model, runs in records.items()}
+    first = {model: runs[0] for model, runs in _succeeded(records).items()}
+    sizes = next(iter(first.values()), {"n_users": NA, "n_items": NA})
     lines = [f"# recbole-spec compare: {dataset}", ""]
     if protocol == "paper":
         lines += [f"> **WARNING: {PAPER_PROTOCOL_WARNING}**", ""]
@@ -159,8 +193,7 @@ def _markdown_text(
         f"- seeds: {', '.join(str(s) for s in seeds)}"
         + (" (mean ± sample std)" if n_seeds > 1 else ""),
         f"- overrides: `{' '.join(overrides)}`" if overrides else "- overrides: none",
-        f"- users / items: {next(iter(first.values()))['n_users']} / "
-        f"{next(iter(first.values()))['n_items']}",
+        f"- users / items: {sizes['n_users']} / {sizes['n_items']}",
         f"- written {datetime.now(timezone.utc).isoformat(timespec='seconds')}; "
         f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}",
         "- metrics are on the test split (best-validation checkpoint); `seconds_per_epoch` is "
@@ -169,7 +202,8 @@ def _markdown_text(
         "L2-normalised), uniformity t = 2, alignment on the test pairs",
         "",
     ]
-    lines += [markdown_results(stats, n_seeds), "", f"Spectra: `{SPECTRA_PNG}`", ""]
+    failed = errors(records, n_seeds)
+    lines += [markdown_results(stats, n_seeds, failed), "", f"Spectra: `{SPECTRA_PNG}`", ""]
     missing = {
         m: r["no_embedding_reason"] for m, r in first.items() if r.get("no_embedding_reason")
     }
@@ -182,7 +216,7 @@ def _markdown_text(
 
 def _plot(records: dict[str, list[dict[str, Any]]], path: Path, dataset: str) -> Path | None:
     curves = {}
-    for model, runs in records.items():
+    for model, runs in _succeeded(records).items():
         values = runs[0].get("singular_values")
         if values:
             erank = statistics.fmean(r["diagnostics"]["all_erank"] for r in runs)
@@ -207,11 +241,13 @@ def write_results(
 ) -> None:
     """Write ``results.csv``, ``results.md`` and ``spectra.png`` from the run records."""
     stats = aggregate(records)
-    protocols = {r["protocol"] for runs in records.values() for r in runs}
-    protocol = "paper" if "paper" in protocols else ", ".join(sorted(protocols))
+    protocols = {r["protocol"] for runs in _succeeded(records).values() for r in runs}
+    protocol = "paper" if "paper" in protocols else ", ".join(sorted(protocols)) or NA
     if protocol == "paper":
         echo(f"WARNING: {PAPER_PROTOCOL_WARNING}")
-    write_text_atomic(out / RESULTS_CSV, csv_text(csv_table(stats, len(seeds)), missing=NA))
+    failed = errors(records, len(seeds))
+    table = csv_table(stats, len(seeds), failed)
+    write_text_atomic(out / RESULTS_CSV, csv_text(table, missing=NA))
     write_text_atomic(
         out / RESULTS_MD,
         _markdown_text(

@@ -21,11 +21,33 @@ from recbole_spec.compare.results import NA, RESULTS_CSV, RESULTS_MD, SPECTRA_PN
 from recbole_spec.diagnostics.monitor import SpectrumMonitor
 from recbole_spec.diagnostics.report import model_report
 from recbole_spec.diagnostics.tables import NoEmbeddingError
-from recbole_spec.pipeline import build_config
+from recbole_spec.pipeline import RunInterrupted, build_config
 from recbole_spec.validation import ConfigError
 
 RESERVED_OVERRIDES = {"seed": "--seeds", "model": "--models", "dataset": "--dataset"}
 RUNS_DIR = "runs"
+
+
+class ComparisonFailed(RuntimeError):
+    """Some runs of a comparison failed; the others ran and the results were written.
+
+    ``failures`` maps ``(model, seed)`` to the one-line reason; ``out`` is the output folder.
+    """
+
+    def __init__(self, out: Path, failures: dict[tuple[str, int], str]) -> None:
+        names = ", ".join(f"{m} seed={s} ({why})" for (m, s), why in failures.items())
+        super().__init__(
+            f"compare: {len(failures)} run(s) failed: {names}; the other runs and "
+            f"{out / RESULTS_MD} were written (the failed runs are retried on a rerun)"
+        )
+        self.out = out
+        self.failures = failures
+
+
+def failure_reason(err: BaseException) -> str:
+    """``<ExceptionType>: <first line of the message>``, the reason a failed run's row shows."""
+    lines = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {lines[0]}" if lines else type(err).__name__
 
 
 def run_filename(model: str, seed: int) -> str:
@@ -188,9 +210,13 @@ def compare(
     Returns:
         ``out_dir``.
 
+    A run that fails (any exception but Ctrl-C) gets a row with its reason in the results
+    (``error`` column) and no run file, so a rerun retries it; the later runs still go on.
+
     Raises:
         ConfigError: bad model names, seeds or overrides (before anything is trained), or an
             existing run file made with other settings (without ``force``).
+        ComparisonFailed: after writing the results, when some runs failed.
     """
     models, seeds = _check_arguments(models, seeds, overrides)
     out = Path(out_dir)
@@ -205,6 +231,7 @@ def compare(
     runs_dir.mkdir(parents=True, exist_ok=True)
     records: dict[str, list[dict[str, Any]]] = {model: [] for model in models}
     total, index = len(models) * len(seeds), 0
+    failures: dict[tuple[str, int], str] = {}
     for model in models:
         for seed in seeds:
             index += 1
@@ -217,19 +244,29 @@ def compare(
             else:
                 echo(f"{prefix}: training ...")
                 start = time.perf_counter()
-                record = run_and_record(
-                    model,
-                    dataset,
-                    seed,
-                    config_file_list=config_file_list,
-                    config_dict=base,
-                    overrides=overrides,
-                    settings=settings,
-                )
+                try:
+                    record = run_and_record(
+                        model,
+                        dataset,
+                        seed,
+                        config_file_list=config_file_list,
+                        config_dict=base,
+                        overrides=overrides,
+                        settings=settings,
+                    )
+                except RunInterrupted:
+                    raise
+                except Exception as err:  # noqa: BLE001 - any failure is this run's row
+                    reason = failures[(model, seed)] = failure_reason(err)
+                    records[model].append({"model": model, "seed": seed, "error": reason})
+                    echo(f"{prefix}: FAILED: {reason}")
+                    continue
                 write_text_atomic(path, json.dumps(record, indent=1))
                 seconds = time.perf_counter() - start
                 echo(f"{prefix}: done in {seconds:.0f} s: {_summary(record, valid_metric)}")
             records[model].append(record)
     write_results(records, out, dataset=dataset, seeds=seeds, overrides=overrides, echo=echo)
     echo(f"results: {out / RESULTS_MD}, {out / RESULTS_CSV}, {out / SPECTRA_PNG}")
+    if failures:
+        raise ComparisonFailed(out, failures)
     return out

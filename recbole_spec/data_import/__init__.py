@@ -41,9 +41,9 @@ Policies (also recorded in the YAML):
   ``cold_start="drop"`` (``--cold-start=drop``) removes them from valid and test. The run prints
   the same counts at its start (:mod:`recbole_spec.data_checks`).
 * Names: a name under which RecBole ships data or settings (``ml-100k``, ``sample``; see
-  :func:`~recbole_spec.data_import.known.recbole_bundled_datasets`) is refused, because every run
-  would use RecBole's copy. A name RecBole can download (``yelp``, ``ml-1m``) is accepted and
-  the import wins (RecBole downloads only into an empty folder); the summary says so.
+  :func:`~recbole_spec.data_import.recbole_names.recbole_bundled_datasets`) is refused, because
+  every run would use RecBole's copy. A name RecBole can download (``yelp``, ``ml-1m``) is
+  accepted and the import wins (RecBole downloads only into an empty folder); the summary says so.
 * Safety: an existing import is replaced only with ``overwrite`` (``--force``), and never a
   folder that holds no import record; free disk space is checked before writing, and a full disk
   or a concurrent import of the same name leaves the previous state untouched.
@@ -51,7 +51,9 @@ Policies (also recorded in the YAML):
 Modules: :mod:`.readers` (formats, pandas/numpy fast readers) and :mod:`.lines` (the exact
 line-numbered reader), :mod:`.splits` (the policies above), :mod:`.writer` (files, YAML,
 publishing), :mod:`.importer` (the two entry points), :mod:`.report`, :mod:`.known` (the datasets
-known by name) and :mod:`.errors`. The command line is :mod:`recbole_spec.commands.import_data`.
+known by name), :mod:`.download` (fetching and verifying them when no ``--source`` is given),
+:mod:`.recbole_names` (names RecBole claims) and :mod:`.errors`. The command line is
+:mod:`recbole_spec.commands.import_data`.
 """
 
 from __future__ import annotations

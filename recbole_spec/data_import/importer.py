@@ -1,11 +1,13 @@
 """The import itself: check the arguments, read the sources, apply the policies, write.
 
 :func:`import_split` takes any fixed split; :func:`import_known` takes a dataset of
-:data:`~recbole_spec.data_import.known.KNOWN_DATASETS` and checks its published checksums.
+:data:`~recbole_spec.data_import.known.KNOWN_DATASETS` from a folder (checking its published
+checksums) or, without one, downloads it (checking its published content).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Mapping
@@ -18,13 +20,19 @@ import numpy as np
 from recbole_spec import paths
 from recbole_spec.data_checks import COLD_START_POLICIES
 from recbole_spec.data_import import writer
+from recbole_spec.data_import.download import fetch_known
 from recbole_spec.data_import.errors import PathLike
 from recbole_spec.data_import.known import (
-    recbole_bundled_datasets,
-    recbole_downloadable_datasets,
+    KNOWN_DATASETS,
+    SOURCE_ENV,
+    UnregisteredDatasetError,
     resolve_source,
 )
 from recbole_spec.data_import.readers import FORMATS, LoadedSource, load_source
+from recbole_spec.data_import.recbole_names import (
+    recbole_bundled_datasets,
+    recbole_downloadable_datasets,
+)
 from recbole_spec.data_import.report import ImportReport
 from recbole_spec.data_import.splits import (
     SPLITS,
@@ -103,12 +111,17 @@ def import_split(
 def import_known(
     name: str, source: PathLike | None = None, out_root: PathLike | None = None, **kw: Any
 ) -> ImportReport:
-    """Import a dataset of :data:`KNOWN_DATASETS`, verifying the published checksums.
+    """Import a dataset of :data:`KNOWN_DATASETS`, verifying the published split.
+
+    With a source folder (``source`` or ``$RECBOLE_SPEC_SOURCE``) its files must match the
+    published sha256. Without one, the files are downloaded into ``<out_root>/.downloads/``
+    (or taken from there) and their content signature is checked instead
+    (:func:`~recbole_spec.data_import.download.fetch_known`); the import is then the same.
 
     Args:
         name: Registered name (``citeulike``, ``gowalla``, ``yelp2018``, ``ml-1m``).
         source: The dataset's folder or a folder containing it; defaults to
-            ``$RECBOLE_SPEC_SOURCE``.
+            ``$RECBOLE_SPEC_SOURCE``, and to a download when that is unset too.
         out_root: RecBole ``data_path`` to write under; None means :func:`paths.data_home`.
         **kw: ``protocol``, ``valid_fraction``, ``seed``, ``overwrite``, ``cold_start`` as in
             :func:`import_split`.
@@ -118,10 +131,11 @@ def import_known(
 
     Raises:
         UnregisteredDatasetError: ``name`` is not registered.
-        MissingSourceError: the files were not found; the message says where to put them.
+        MissingSourceError: the files were not found in the given folder; the message says where
+            to put them.
+        DownloadError: a download failed (offline, HTTP error, stall, truncation).
+        ContentMismatchError: a downloaded file is not the published split.
     """
-    layout, folder = resolve_source(name, source)
-    files = {split: folder / f.filename for split, f in layout.files.items()}
     options: dict[str, Any] = {
         "protocol": "holdout",
         "valid_fraction": 0.1,
@@ -133,6 +147,10 @@ def import_known(
     if unknown:
         raise TypeError(f"import_known() got unexpected arguments: {', '.join(sorted(unknown))}")
     options.update(kw)
+    if source is None and not os.environ.get(SOURCE_ENV):
+        return _download_and_import(name, out_root, options)
+    layout, folder = resolve_source(name, source)
+    files = {split: folder / f.filename for split, f in layout.files.items()}
     provenance = {"known_dataset": name, "layout": layout.folder, "origin": layout.origin}
     return _run_import(
         files,
@@ -144,6 +162,51 @@ def import_known(
         provenance=provenance,
         **options,
     )
+
+
+def _download_and_import(
+    name: str, out_root: PathLike | None, options: dict[str, Any]
+) -> ImportReport:
+    """Check the arguments and destination, fetch the verified files, then import them."""
+    if name not in KNOWN_DATASETS:
+        known = ", ".join(sorted(KNOWN_DATASETS))
+        raise UnregisteredDatasetError(f"unknown dataset '{name}' (known: {known})")
+    preferred = KNOWN_DATASETS[name].sources[0]
+    _check_arguments(
+        name, preferred.fmt, options["protocol"], options["valid_fraction"], options["cold_start"]
+    )
+    root = _output_root(out_root)
+    writer.check_destination(root / name, name, options["overwrite"])
+    layout, folder, where = fetch_known(name, root)
+    files = {split: folder / f.filename for split, f in layout.files.items()}
+    provenance = {
+        "known_dataset": name,
+        "layout": layout.folder,
+        "origin": layout.origin,
+        "downloaded_from": where,
+        "verified": "content signature (rows, users, items, sorted-pair sha256)",
+    }
+    return _run_import(
+        files,
+        name,
+        root,
+        fmt=layout.fmt,
+        expected_sha256=None,
+        origin=layout.origin,
+        provenance=provenance,
+        **options,
+    )
+
+
+def _output_root(out_root: PathLike | None) -> Path:
+    """The resolved output root; a file there is refused."""
+    root = Path(out_root).expanduser().resolve() if out_root is not None else paths.data_home()
+    if root.exists() and not root.is_dir():
+        raise NotADirectoryError(
+            f"the output root {root} is a file, not a folder; pass --out=<folder> (or set "
+            f"{paths.DATA_HOME_ENV} to a folder)"
+        )
+    return root
 
 
 def _check_arguments(
@@ -186,12 +249,7 @@ def _run_import(
 ) -> ImportReport:
     started = time.perf_counter()
     _check_arguments(name, fmt, protocol, valid_fraction, cold_start)
-    root = Path(out_root).expanduser().resolve() if out_root is not None else paths.data_home()
-    if root.exists() and not root.is_dir():
-        raise NotADirectoryError(
-            f"the output root {root} is a file, not a folder; pass --out=<folder> (or set "
-            f"{paths.DATA_HOME_ENV} to a folder)"
-        )
+    root = _output_root(out_root)
     dest = root / name
     writer.check_destination(dest, name, overwrite)
     expected = expected_sha256 or {}

@@ -1,15 +1,19 @@
 """Registry of the benchmark splits that ``recbole-spec import`` knows by name.
 
 Each entry records where the papers' fixed train/test splits come from (the public repository),
-which local folder layout and file format to expect, and the sha256 and row count of every file so
-that an import can prove it used the published split. Nothing is ever downloaded: the files must
-be obtained by hand and pointed to with ``--source`` or the ``RECBOLE_SPEC_SOURCE`` environment
-variable (either the dataset folder itself, e.g. ``.../lightgcn-gowalla``, or a folder holding the
-per-dataset folders, e.g. ``.../datasets`` containing ``lightgcn-gowalla/``).
+which local folder layout and file format to expect, and for every file its sha256, its content
+signature (rows, distinct users and items, sha256 of the sorted pairs; see
+:func:`~recbole_spec.data_import.download.content_signature`) and the raw HTTPS URL it is
+downloaded from. Local files are given with ``--source`` or ``RECBOLE_SPEC_SOURCE`` (either the
+dataset folder itself, e.g. ``.../lightgcn-gowalla``, or a folder holding the per-dataset folders)
+and must match the sha256; without either, :mod:`.download` fetches the preferred layout and
+checks the content signature instead.
 
 Checksums of CiteULike, Gowalla (both layouts) and Yelp2018 are the ones published in the shared
 datasets README. The ML-1M (LightGCN++) checksums were not published there; they were computed with
-``sha256sum`` on the files of ``ml-1m-lightgcnpp`` when this registry was written.
+``sha256sum`` on the files of ``ml-1m-lightgcnpp`` when this registry was written. The content
+signatures were computed from the shared files by ``benchmarks/known_signatures.py``. The URLs are
+pinned to the upstream commit whose git blobs equal those files (``git hash-object``).
 
 The DirectSpec Yelp split is not registered: only its test file could be obtained.
 """
@@ -40,13 +44,21 @@ class SourceFile:
 
     Attributes:
         filename: File name inside the source folder.
-        sha256: Expected sha256 of the file's bytes.
+        sha256: Expected sha256 of the file's bytes (checked on ``--source`` imports).
         rows: Number of (user, item) rows in the file as published (duplicates included).
+        users: Distinct users in the file.
+        items: Distinct items in the file.
+        content_sha256: sha256 of the sorted pairs (checked on downloads).
+        url: Raw HTTPS URL of the published file.
     """
 
     filename: str
     sha256: str
     rows: int
+    users: int
+    items: int
+    content_sha256: str
+    url: str
 
 
 @dataclass(frozen=True)
@@ -101,6 +113,10 @@ class KnownDataset:
 _DIRECTSPEC_URL = "https://github.com/tanatosuu/directspec"
 _LIGHTGCN_URL = "https://github.com/kuandeng/LightGCN"
 _LIGHTGCNPP_URL = "https://github.com/geon0325/LightGCNpp"
+_RAW = "https://raw.githubusercontent.com"
+_DIRECTSPEC_RAW = f"{_RAW}/tanatosuu/directspec/21e0ebeb61a30146e5092889fba109b72f7871ad/"
+_LIGHTGCN_RAW = f"{_RAW}/kuandeng/LightGCN/b067ec05f16a24e0e1efe63cd82385f0c469af20/"
+_LIGHTGCNPP_RAW = f"{_RAW}/geon0325/LightGCNpp/a394f79a7aceb8f485f6bcb549b4865fe83f1d49/"
 
 _GOWALLA_CSV = DatasetSource(
     folder="directspec-gowalla",
@@ -111,11 +127,19 @@ _GOWALLA_CSV = DatasetSource(
                 "train.csv",
                 "8ae59948b359a5332b0ff6f61dd17daf2cc293109561fe7da776f3e00be9683d",
                 810_128,
+                users=29_858,
+                items=40_981,
+                content_sha256="d453bfc18e5613d6310ab05f7ebc1c6c724ee913dc31c769d1c8743c678d27f7",
+                url=_DIRECTSPEC_RAW + "Datasets/gowalla/train.csv",
             ),
             "test": SourceFile(
                 "test.csv",
                 "c0f18b74db3d910ecf521fd4126c8d4d7bb6f983c7253c25d307d7906f26ec6c",
                 217_242,
+                users=29_858,
+                items=38_546,
+                content_sha256="dac9527045e35230c82e4a5c54715b5e60f8a7bbe935ffdb4ee2ebe21c32ddb7",
+                url=_DIRECTSPEC_RAW + "Datasets/gowalla/test.csv",
             ),
         }
     ),
@@ -136,11 +160,19 @@ _REGISTRY: dict[str, KnownDataset] = {
                             "train.csv",
                             "668d1011a83674cab98232bccd8343bdeadaa0d72c8d7e3664380874f681d3b5",
                             166_025,
+                            users=5_551,
+                            items=16_934,
+                            content_sha256="d7e62408d898c8f06acfbe92c7aec9eaa535c3af2d735d080074447787fa5ae4",
+                            url=_DIRECTSPEC_RAW + "Datasets/citeulike/train.csv",
                         ),
                         "test": SourceFile(
                             "test.csv",
                             "b27b8daa397475492409e861a1e82ff01de6c10f74f3ff9f8fce0a812ce77671",
                             44_512,
+                            users=5_551,
+                            items=14_513,
+                            content_sha256="97f7e5ec34f58278a47b3e8985e29ac6f8b45904034837631678091973a34ebc",
+                            url=_DIRECTSPEC_RAW + "Datasets/citeulike/test.csv",
                         ),
                     }
                 ),
@@ -164,11 +196,19 @@ _REGISTRY: dict[str, KnownDataset] = {
                             "train.txt",
                             "7244696fdeb23911319cf7b689f2e15a3c4c92549c873a5677b44e3f13cc3e62",
                             810_128,
+                            users=29_858,
+                            items=40_981,
+                            content_sha256="d453bfc18e5613d6310ab05f7ebc1c6c724ee913dc31c769d1c8743c678d27f7",
+                            url=_LIGHTGCN_RAW + "Data/gowalla/train.txt",
                         ),
                         "test": SourceFile(
                             "test.txt",
                             "099a2a73924e4b754dc6efd730d764f492321b53c38eb93298850c83acf57be3",
                             217_242,
+                            users=29_858,
+                            items=38_546,
+                            content_sha256="dac9527045e35230c82e4a5c54715b5e60f8a7bbe935ffdb4ee2ebe21c32ddb7",
+                            url=_LIGHTGCN_RAW + "Data/gowalla/test.txt",
                         ),
                     }
                 ),
@@ -194,11 +234,19 @@ _REGISTRY: dict[str, KnownDataset] = {
                             "train.txt",
                             "1e9568725a9e833d0ac3bae01c94cd95367f73b3bb6104fd26b5f65ea5054093",
                             1_237_259,
+                            users=31_668,
+                            items=38_048,
+                            content_sha256="57dc5c4771924bc239baae1c30711e13d6432b0e105fad34feb28397e817ec17",
+                            url=_LIGHTGCN_RAW + "Data/yelp2018/train.txt",
                         ),
                         "test": SourceFile(
                             "test.txt",
                             "9cd9b37926cd1447a06625ffa7914527573fb097c10cb0bbdb1d1b8ded3742fe",
                             324_147,
+                            users=31_668,
+                            items=36_073,
+                            content_sha256="1cab41ea195cf475c1656636eb9b04a66f6dd592c07c5e351499f78a60334278",
+                            url=_LIGHTGCN_RAW + "Data/yelp2018/test.txt",
                         ),
                     }
                 ),
@@ -223,16 +271,28 @@ _REGISTRY: dict[str, KnownDataset] = {
                             "train.txt",
                             "dfa3a7a866feade29ca5722ac0423c1b0317ac1f6ad38a55fc1a7ceeb9cee3bb",
                             590_733,
+                            users=6_039,
+                            items=3_583,
+                            content_sha256="235a6f4b3048c9050db20c02ee30451cbdef82b30a9a07c79ede662e7df825f7",
+                            url=_LIGHTGCNPP_RAW + "data/ml-1m/train.txt",
                         ),
                         "valid": SourceFile(
                             "valid.txt",
                             "429fe0d750b304677898d7eeb1080764bbf06550b94c9508b8cc8cd0573e3dfc",
                             80_897,
+                            users=6_033,
+                            items=3_178,
+                            content_sha256="99bec6101b71c464a6c62d88fbc2ed235ba2174482b4f56361078c094c1f04c3",
+                            url=_LIGHTGCNPP_RAW + "data/ml-1m/valid.txt",
                         ),
                         "test": SourceFile(
                             "test.txt",
                             "0d58f78bbf606f401aec2efe3f519b945c458c8398955f986e03b880fbbd16a6",
                             164_848,
+                            users=6_038,
+                            items=3_356,
+                            content_sha256="548a6a21fdb88268ff639d5f881b0ec218f6fe0750be4afb028defcade62ef15",
+                            url=_LIGHTGCNPP_RAW + "data/ml-1m/test.txt",
                         ),
                     }
                 ),
@@ -250,7 +310,7 @@ KNOWN_DATASETS: Mapping[str, KnownDataset] = MappingProxyType(_REGISTRY)
 
 
 def import_hint(name: str) -> str | None:
-    """Return a one-line instruction for importing a known dataset, or None for unknown names.
+    """Return the one command that imports a known dataset, or None for unknown names.
 
     Used when ``--dataset=<name>`` is requested but no imported copy is found.
     """
@@ -259,9 +319,8 @@ def import_hint(name: str) -> str | None:
         return None
     src = entry.sources[0]
     return (
-        f"dataset '{name}' is not imported yet: run `{IMPORT_COMMAND} {name} --source "
-        f"/path/to/{src.folder}` (or set {SOURCE_ENV} to the folder containing {src.folder}/; "
-        f"files from {src.origin})"
+        f"dataset '{name}' is not imported yet: run `{IMPORT_COMMAND} {name}` (it downloads "
+        f"and verifies the published split from {src.url})"
     )
 
 
@@ -320,36 +379,3 @@ def resolve_source(
             if _has_files(folder, src):
                 return src, folder
     raise MissingSourceError(_missing_message(entry, root))
-
-
-def recbole_bundled_datasets() -> frozenset[str]:
-    """Names under which RecBole substitutes its own data or settings.
-
-    These are the datasets inside the recbole wheel (``dataset_example/``: ml-100k, whose
-    ``data_path`` RecBole's ``Config`` forces to its bundled copy) and the names with a RecBole
-    dataset YAML (``properties/dataset/<name>.yaml``, layered over every run of that name).
-    An import under one of these names would be shadowed, so the importer refuses them.
-    """
-    from recbole_spec.paths import recbole_example_dir, recbole_properties_dir
-
-    names = {p.name for p in recbole_example_dir().iterdir() if p.is_dir()}
-    names.update(p.stem for p in (recbole_properties_dir() / "dataset").glob("*.yaml"))
-    return frozenset(names)
-
-
-def recbole_downloadable_datasets() -> frozenset[str]:
-    """Names RecBole downloads when no atomic files exist (``properties/dataset/url.yaml``).
-
-    An import under such a name wins: the run finds its atomic files first, and RecBole only
-    downloads into an empty folder.
-    """
-    import yaml
-
-    from recbole_spec.paths import recbole_properties_dir
-
-    names: set[str] = set()
-    for table in ("url.yaml", "kg_url.yaml"):
-        path = recbole_properties_dir() / "dataset" / table
-        if path.is_file():
-            names.update(str(k) for k in (yaml.safe_load(path.read_text()) or {}))
-    return frozenset(names)

@@ -8,7 +8,11 @@ from recbole_spec.encoders.base import INIT_SCHEMES, Encoder, init_embedding
 from recbole_spec.encoders.lightgcn import LightGCNEncoder, normalized_adjacency
 from recbole_spec.encoders.mf import MFEncoder
 
-ENCODERS = ("mf", "lightgcn")
+ENCODERS: dict[str, type[MFEncoder] | type[LightGCNEncoder]] = {
+    "mf": MFEncoder,
+    "lightgcn": LightGCNEncoder,
+}
+"""``encoder`` value -> encoder class; each checks its keys and builds itself from a config."""
 
 __all__ = [
     "ENCODERS",
@@ -23,16 +27,7 @@ __all__ = [
 
 
 def build_encoder(name: str, config: Any, dataset: Any) -> MFEncoder | LightGCNEncoder:
-    """Build the encoder ``name`` (``mf`` or ``lightgcn``) for a RecBole dataset.
-
-    Reads ``embedding_size``, ``init``, ``n_layers`` and ``sparse_grad`` from ``config``.
-    """
-    size, init = config["embedding_size"], config["init"]
-    if name == "mf":
-        return MFEncoder(
-            dataset.user_num, dataset.item_num, size, init, bool(config["sparse_grad"])
-        )
-    if name == "lightgcn":
-        matrix = dataset.inter_matrix(form="coo").astype("float32")
-        return LightGCNEncoder(matrix, size, config["n_layers"], init)
-    raise ValueError(f"unknown encoder '{name}'; choose one of {ENCODERS}")
+    """Build the encoder ``name`` (``mf`` or ``lightgcn``) for a RecBole dataset from ``config``."""
+    if name not in ENCODERS:
+        raise ValueError(f"unknown encoder '{name}'; choose one of {tuple(ENCODERS)}")
+    return ENCODERS[name].from_config(config, dataset)

@@ -22,13 +22,15 @@ product.
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 import torch
 from torch import Tensor, nn
 
-from recbole_spec.encoders.base import init_embedding
+from recbole_spec.encoders.base import INIT_SCHEMES, init_embedding
+from recbole_spec.validation import check_choice, check_number
 
 
 def normalized_adjacency(interactions: sp.spmatrix, n_users: int, n_items: int) -> sp.csr_matrix:
@@ -154,6 +156,18 @@ class LightGCNEncoder(nn.Module):
             normalized_adjacency(interactions, self.n_users, self.n_items)
         )
         self._cache: tuple[Tensor, Tensor] | None = None
+
+    @classmethod
+    def check_config(cls, config: Any, owner: str) -> None:
+        """``init`` must be a known scheme and ``n_layers`` an integer >= 0."""
+        config["init"] = check_choice(config, "init", owner, INIT_SCHEMES)
+        check_number(config, "n_layers", owner, low=0, integer=True, example=3)
+
+    @classmethod
+    def from_config(cls, config: Any, dataset: Any) -> LightGCNEncoder:
+        """Propagation over ``dataset``'s training matrix (``embedding_size``, ``n_layers``)."""
+        matrix = dataset.inter_matrix(form="coo").astype("float32")
+        return cls(matrix, config["embedding_size"], config["n_layers"], config["init"])
 
     def train(self, mode: bool = True) -> LightGCNEncoder:
         """Switch mode and drop the cached propagation."""

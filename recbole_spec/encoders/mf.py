@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from torch import Tensor, nn
 
-from recbole_spec.encoders.base import init_embedding
+from recbole_spec.encoders.base import INIT_SCHEMES, init_embedding
+from recbole_spec.validation import check_choice
 
 
 class MFEncoder(nn.Module):
@@ -33,6 +36,22 @@ class MFEncoder(nn.Module):
         self.item_embedding = nn.Embedding(n_items, embedding_size, sparse=sparse_grad)
         init_embedding(self.user_embedding, init)
         init_embedding(self.item_embedding, init)
+
+    @classmethod
+    def check_config(cls, config: Any, owner: str) -> None:
+        """``init`` must be one of :data:`~recbole_spec.encoders.base.INIT_SCHEMES`."""
+        config["init"] = check_choice(config, "init", owner, INIT_SCHEMES)
+
+    @classmethod
+    def from_config(cls, config: Any, dataset: Any) -> MFEncoder:
+        """Tables for ``dataset`` from ``embedding_size``, ``init`` and ``sparse_grad``."""
+        return cls(
+            dataset.user_num,
+            dataset.item_num,
+            config["embedding_size"],
+            config["init"],
+            bool(config["sparse_grad"]),
+        )
 
     def forward(self) -> tuple[Tensor, Tensor]:
         """Return the full ``(user, item)`` tables."""

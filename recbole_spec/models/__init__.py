@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from recbole_spec.models.base import SpecRecommender
+from recbole_spec.config.recbole_setup import ensure_recbole
+
+ensure_recbole()
+
+from recbole_spec.models.base import SpecRecommender  # noqa: E402  (after the compat shims)
 
 
 def __getattr__(name: str) -> Any:

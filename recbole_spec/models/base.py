@@ -10,14 +10,15 @@ stable-rank warm-start term (only when ``stable_rank_weight > 0``; 0 once the wa
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import torch
 from recbole.model.abstract_recommender import GeneralRecommender
 from recbole.utils import InputType
 from torch import Tensor, nn
 
-from recbole_spec.encoders import ENCODERS, INIT_SCHEMES, build_encoder
+from recbole_spec.encoders import ENCODERS, build_encoder
 from recbole_spec.objectives.base import Batch
 from recbole_spec.regularizers.l2 import l2_penalty
 from recbole_spec.regularizers.stable_rank import StableRankRegularizer, WarmStartSchedule
@@ -36,81 +37,82 @@ def _unique_rows(ids: Tensor, rows: Tensor) -> Tensor:
 
 
 class SpecRecommender(GeneralRecommender):
-    """Base class of the plugin's models.
+    """Base class of the plugin's models; a subclass is a declaration.
 
-    Subclasses set :attr:`encoder_name` (or let ``config['encoder']`` choose it when
-    :attr:`configurable_encoder` is true) and implement :meth:`objective_class` and
-    :meth:`build_objective`. Whether RecBole samples negatives is read from the objective
-    class's ``uses_negatives``, declared once, in the objective.
+    Subclasses set :attr:`objective_class` (once: its ``uses_negatives`` decides whether RecBole
+    samples negatives, its ``check_config`` validates its keys before data loads and its
+    ``from_config`` builds it) and :attr:`encoder_name` (or let ``config['encoder']`` choose
+    when :attr:`configurable_encoder` is true). The encoder and the stable-rank term check and
+    build themselves the same way.
     """
 
     input_type = InputType.PAIRWISE
     encoder_name = "mf"
     configurable_encoder = False
+    objective_class: ClassVar[Any] = None
+    """The objective: a class with ``uses_negatives``, ``check_config(config, owner)`` and
+    ``from_config(config, dataset)`` (see :class:`~recbole_spec.objectives.ConfiguredObjective`).
+    """
+    paper_presets: ClassVar[Mapping[str, str]] = {}
+    """Known (checksum-verified) dataset -> preset this model runs with by default there."""
+    other_split_presets: ClassVar[Mapping[str, str]] = {}
+    """Known dataset whose split is not the paper's -> the preset the run names instead."""
     recbole_spec_plugin = True
-    """Marks plugin models: RecBole's own ``Config`` then layers the plugin's YAML defaults
-    and runs :meth:`check_config` (see :mod:`recbole_spec.compat`)."""
+    """Marks plugin models: RecBole's own ``Config`` then builds the plugin's configuration
+    (:mod:`recbole_spec.config.recbole_setup`)."""
 
     def __init__(self, config: Any, dataset: Any) -> None:
         super().__init__(config, dataset)
         name = config["encoder"] if self.configurable_encoder else self.encoder_name
         self.encoder = build_encoder(name.lower(), config, dataset)
-        self.objective: nn.Module = self.build_objective(config, dataset)
-        declared = self.objective_class(config)
-        if not isinstance(self.objective, declared):
+        declared = self._declared_objective()
+        self.objective: nn.Module = declared.from_config(config, dataset)
+        if getattr(self.objective, "uses_negatives", None) is not declared.uses_negatives:
             raise TypeError(
-                f"{type(self).__name__}.build_objective returned a "
-                f"{type(self.objective).__name__}, but objective_class(config) declares "
-                f"{declared.__name__} (whose uses_negatives decided the negative sampling)"
+                f"{declared.__name__}.from_config built a {type(self.objective).__name__}, whose "
+                f"uses_negatives differs from the declared {declared.uses_negatives} (which "
+                "decided the negative sampling)"
             )
         self.reg_weight = float(config["reg_weight"] or 0.0)
         self.neg_ratio = int(config["neg_ratio"] or 1)
-        weight = float(config["stable_rank_weight"] or 0.0)
-        self.stable_rank = StableRankRegularizer(weight) if weight > 0 else None
+        self.stable_rank = StableRankRegularizer.from_config(config, dataset)
         self.stable_rank_active = self.stable_rank is not None
 
     @classmethod
-    def objective_class(cls, config: Any) -> type[nn.Module]:
-        """The objective class :meth:`build_objective` builds for ``config`` (checked).
-
-        Read before any data is loaded: its ``uses_negatives`` decides whether RecBole draws
-        negative items for the training batches (:meth:`check_config`).
-        """
-        raise NotImplementedError(f"{cls.__name__} must define objective_class(config)")
-
-    def build_objective(self, config: Any, dataset: Any) -> nn.Module:
-        """Return the training objective (see :mod:`recbole_spec.objectives`)."""
-        raise NotImplementedError
+    def _declared_objective(cls) -> Any:
+        objective = cls.objective_class
+        uses_negatives = getattr(objective, "uses_negatives", None)
+        if objective is None:
+            raise TypeError(f"{cls.__name__} must name its objective: objective_class = ...")
+        if not isinstance(uses_negatives, bool):
+            raise TypeError(
+                f"{objective.__name__} (the objective of {cls.__name__}) must declare "
+                f"'uses_negatives = True' or 'uses_negatives = False' as a class attribute"
+            )
+        return objective
 
     @classmethod
     def check_config(cls, config: Any) -> None:
-        """Validate shared keys and derive RecBole's negative-sampling settings.
+        """Validate every key the model's parts read and derive RecBole's negative sampling.
 
-        Called by :class:`~recbole_spec.config.SpecConfig` before any data is loaded.
+        Called by :class:`~recbole_spec.config.SpecConfig` before any data is loaded: the
+        encoder, the shared terms, the model's own keys, then the objective check their keys.
         """
         owner = cls.__name__
+        objective = cls._declared_objective()
         encoder = cls.encoder_name
         if cls.configurable_encoder:
             encoder = config["encoder"] = check_choice(config, "encoder", owner, ENCODERS)
-        config["init"] = check_choice(config, "init", owner, INIT_SCHEMES)
-        if encoder == "lightgcn":
-            check_number(config, "n_layers", owner, low=0, integer=True, example=3)
+        ENCODERS[encoder].check_config(config, owner)
         check_number(config, "reg_weight", owner, low=0, example=1e-4)
         check_positive(config, "neg_ratio", owner, integer=True, example=1)
-        check_number(config, "stable_rank_weight", owner, low=0, example=1.0)
-        check_number(config, "warm_start_epochs", owner, low=0, integer=True, example=5)
-        check_positive(config, "warm_start_patience", owner, integer=True, example=2)
+        StableRankRegularizer.check_config(config, owner)
         config["sparse_grad"] = resolve_sparse_grad(config, owner, encoder)
         config["train_sampler"] = check_choice(config, "train_sampler", owner, TRAIN_SAMPLERS)
         check_number(config, "lr_decay", owner, low=0, low_open=True, high=1, example=0.9995)
         cls.check_model_config(config)
-        objective = cls.objective_class(config)
-        uses_negatives = getattr(objective, "uses_negatives", None)
-        if not isinstance(uses_negatives, bool):
-            raise TypeError(
-                f"{objective.__name__} (the objective of {owner}) must declare "
-                f"'uses_negatives = True' or 'uses_negatives = False' as a class attribute"
-            )
+        objective.check_config(config, owner)
+        uses_negatives = objective.uses_negatives
         if uses_negatives and config["train_sampler"] == "user_uniform":
             raise ConfigError(
                 f"{owner}: 'train_sampler: user_uniform' draws positives only, but this "
@@ -135,7 +137,7 @@ class SpecRecommender(GeneralRecommender):
 
     @classmethod
     def check_model_config(cls, config: Any) -> None:
-        """Validate the model's own keys (override in subclasses)."""
+        """Validate keys of the model's own, beyond its parts' (override in subclasses)."""
 
     def _split_batch(self, interaction: Any) -> Batch:
         users, items = interaction[self.USER_ID], interaction[self.ITEM_ID]
@@ -150,20 +152,38 @@ class SpecRecommender(GeneralRecommender):
     def calculate_loss(self, interaction: Any) -> tuple[Tensor, ...]:
         """Return ``(objective, l2, *extra_losses)`` for one training batch."""
         batch = self._split_batch(interaction)
-        size = batch.users.shape[0]
-        items = (
-            batch.items if batch.negs is None else torch.cat([batch.items, batch.negs.flatten()])
-        )
+        items = self.batch_items(batch)
         user_rows, item_rows = self.encoder.rows(batch.users, items)
+        ego = self.encoder.ego_rows(batch.users, items) if self.reg_weight > 0 else None
+        return self.loss_from_rows(batch, user_rows, item_rows, ego)
+
+    @staticmethod
+    def batch_items(batch: Batch) -> Tensor:
+        """The batch's item ids whose rows the loss reads: positives, then negatives (flattened)."""
+        return batch.items if batch.negs is None else torch.cat([batch.items, batch.negs.flatten()])
+
+    def loss_from_rows(
+        self,
+        batch: Batch,
+        user_rows: Tensor,
+        item_rows: Tensor,
+        ego_rows: tuple[Tensor, Tensor] | None = None,
+    ) -> tuple[Tensor, ...]:
+        """:meth:`calculate_loss` given the encoder's rows of the batch.
+
+        The rows are those of ``batch.users`` and :meth:`batch_items` (and their layer-0 rows
+        ``ego_rows`` when ``reg_weight > 0``). The trainer's row step
+        (:mod:`recbole_spec.training.epoch_plan`) calls it on leaf copies of the table rows, so
+        that SGD updates exactly the rows a batch touched.
+        """
+        size = batch.users.shape[0]
         pos_rows = item_rows[:size]
         neg_rows = (
             None if batch.negs is None else item_rows[size:].view(size, -1, item_rows.shape[-1])
         )
         loss = self.objective(user_rows, pos_rows, neg_rows, batch)
         if self.reg_weight > 0:
-            reg = self.reg_weight * l2_penalty(
-                *self.encoder.ego_rows(batch.users, items), batch_size=size
-            )
+            reg = self.reg_weight * l2_penalty(*ego_rows, batch_size=size)
         else:
             reg = loss.new_zeros(())
         return (loss, reg, *self.extra_losses(batch, user_rows, pos_rows, neg_rows))

@@ -5,29 +5,12 @@ With the same weights its scores equal RecBole's built-in ``BPR`` (a parity test
 
 from __future__ import annotations
 
-from typing import Any
-
-from torch import nn
-
 from recbole_spec.models.base import SpecRecommender
-from recbole_spec.objectives import check_ranking_loss, ranking_objective, ranking_objective_class
+from recbole_spec.objectives.ranking import RankingLoss
 
 
 class BPRMF(SpecRecommender):
     """MF encoder + ``loss: bpr | ssm`` with ``neg_ratio`` negatives per positive."""
 
     encoder_name = "mf"
-
-    @classmethod
-    def check_model_config(cls, config: Any) -> None:
-        """Validate ``loss`` and its temperature."""
-        check_ranking_loss(config, cls.__name__)
-
-    @classmethod
-    def objective_class(cls, config: Any) -> type[nn.Module]:
-        """BPR or SSM, as ``loss`` says (both with negatives)."""
-        return ranking_objective_class(config)
-
-    def build_objective(self, config: Any, dataset: Any) -> nn.Module:
-        """BPR or SSM, as configured."""
-        return ranking_objective(config)
+    objective_class = RankingLoss

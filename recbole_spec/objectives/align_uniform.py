@@ -15,24 +15,36 @@ step of the uniformity term is the DirectSpec+ filter with ``tau = 2t`` (DirectS
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
-from torch import Tensor, nn
+from torch import Tensor
 
 from recbole_spec.diagnostics.align_uniform import alignment, uniformity
-from recbole_spec.objectives.base import Batch
+from recbole_spec.objectives.base import Batch, ConfiguredObjective
+from recbole_spec.validation import check_number, check_positive
 
 
-class AlignUniformObjective(nn.Module):
+class AlignUniformObjective(ConfiguredObjective):
     """DirectAU loss.
 
     Args:
         gamma: weight of the uniformity term (default: 1.0; DirectAU: 0.5 Beauty, 5 Gowalla,
-            1 Yelp2018).
-        t: uniformity temperature (default: 2.0).
+            1 Yelp2018; key ``gamma``).
+        t: uniformity temperature (default: 2.0; key ``uniformity_t``).
     """
 
     uses_negatives = False
+
+    @classmethod
+    def check_config(cls, config: Any, owner: str) -> None:
+        """``gamma`` must be >= 0 and ``uniformity_t`` > 0."""
+        check_number(config, "gamma", owner, low=0, example=1.0)
+        check_positive(config, "uniformity_t", owner, example=2.0)
+
+    @classmethod
+    def from_config(cls, config: Any, dataset: Any) -> AlignUniformObjective:
+        """Alignment + uniformity with ``gamma`` and ``uniformity_t``."""
+        return cls(config["gamma"], config["uniformity_t"])
 
     def __init__(self, gamma: float = 1.0, t: float = 2.0) -> None:
         super().__init__()

@@ -9,9 +9,9 @@ objectives that need them (the adaptive temperature of DirectSpec+).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Protocol
+from typing import Any, Optional, Protocol
 
-from torch import Tensor
+from torch import Tensor, nn
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class Objective(Protocol):
     """A training loss over encoder rows.
 
     ``uses_negatives`` is the one declaration of whether the loss needs negative items: a
-    model's :meth:`~recbole_spec.models.base.SpecRecommender.objective_class` names the class,
+    model's :attr:`~recbole_spec.models.base.SpecRecommender.objective_class` names the class,
     and RecBole samples negatives for the training batches exactly when it is true.
     """
 
@@ -41,3 +41,27 @@ class Objective(Protocol):
 
     def __call__(self, user: Tensor, item: Tensor, neg: Optional[Tensor], batch: Batch) -> Tensor:
         """Return the scalar loss of one batch."""
+
+
+class ConfiguredObjective(nn.Module):
+    """An objective that owns its settings: it checks its keys and builds itself from a config.
+
+    A model names the class once (``objective_class = ...``); the model's checks call
+    :meth:`check_config` before any data is loaded, and the model calls :meth:`from_config`.
+    Subclasses declare ``uses_negatives`` and override both classmethods for their keys.
+    """
+
+    uses_negatives: bool
+
+    @classmethod
+    def check_config(cls, config: Any, owner: str) -> None:
+        """Validate (and normalise) this objective's keys in ``config``; ``owner`` names the model.
+
+        Raises:
+            ConfigError: a bad value, naming ``owner``, the key and the fix.
+        """
+
+    @classmethod
+    def from_config(cls, config: Any, dataset: Any) -> nn.Module:
+        """Build the objective from a checked ``config`` (``dataset``: RecBole's training data)."""
+        return cls()

@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Optional
 
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
-from recbole_spec.objectives.base import Batch
+from recbole_spec.objectives.base import Batch, ConfiguredObjective
 
 
 def bpr_loss(pos_scores: Tensor, neg_scores: Tensor) -> Tensor:
@@ -24,7 +24,7 @@ def bpr_loss(pos_scores: Tensor, neg_scores: Tensor) -> Tensor:
     return -F.logsigmoid(pos_scores.unsqueeze(-1) - neg_scores).mean()
 
 
-class BPRObjective(nn.Module):
+class BPRObjective(ConfiguredObjective):
     """BPR over dot-product scores."""
 
     uses_negatives = True

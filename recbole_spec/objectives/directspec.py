@@ -18,13 +18,14 @@ embeddings.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
-from recbole_spec.objectives.base import Batch
+from recbole_spec.objectives.base import Batch, ConfiguredObjective
 from recbole_spec.objectives.spectral_filters import allpass_filter
+from recbole_spec.validation import check_number
 
 
 def shrink_rows(x: Tensor, shrink: float) -> Tensor:
@@ -43,15 +44,31 @@ def positive_logsigmoid_loss(user: Tensor, item: Tensor) -> Tensor:
     return -F.logsigmoid((user * item).sum(-1)).mean()
 
 
-class DirectSpecObjective(nn.Module):
+class DirectSpecObjective(ConfiguredObjective):
     r"""All-pass-filtered positive-only loss.
 
     Args:
-        alpha: filter strength :math:`\alpha` (default: 1.0).
-        shrink: norm shrink :math:`c`; 0 disables it (default: 0.0).
+        alpha: filter strength :math:`\alpha` (default: 1.0; key ``alpha``).
+        shrink: norm shrink :math:`c`; 0 disables it (default: 0.0; key ``shrink``).
     """
 
     uses_negatives = False
+
+    @classmethod
+    def check_config(cls, config: Any, owner: str) -> None:
+        """``alpha`` and ``shrink`` must be >= 0."""
+        check_number(config, "alpha", owner, low=0, example=1.0)
+        check_number(config, "shrink", owner, low=0, example=0.03)
+
+    @classmethod
+    def from_config(cls, config: Any, dataset: Any) -> DirectSpecObjective:
+        """The all-pass objective with ``alpha`` and ``shrink``."""
+        return cls(config["alpha"], config["shrink"])
+
+    @classmethod
+    def describe(cls, config: Any) -> str:
+        """The filter settings in a few words, for the run's settings line."""
+        return f"alpha {config['alpha']}"
 
     def __init__(self, alpha: float = 1.0, shrink: float = 0.0) -> None:
         super().__init__()

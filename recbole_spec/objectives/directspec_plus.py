@@ -29,6 +29,9 @@ from recbole_spec.objectives.spectral_filters import (
     self_paced_filter,
     shared_interaction_mask,
 )
+from recbole_spec.validation import ConfigError, check_choice, check_positive
+
+TAU_MODES = ("fixed", "adaptive")
 
 
 class FusedSides(torch.autograd.Function):
@@ -120,7 +123,48 @@ class DirectSpecPlusObjective(DirectSpecObjective):
         interactions: training user x item matrix; given, the temperature is adaptive.
         tau0: temperature of pairs sharing a training interaction (adaptive only).
         tau1: temperature of the other pairs (adaptive only).
+
+    Keys: ``alpha``, ``shrink``, ``tau_mode`` (fixed | adaptive), ``tau`` or ``tau0``/``tau1``.
     """
+
+    @classmethod
+    def check_config(cls, config: Any, owner: str) -> None:
+        """The filter keys; ``tau0`` must not exceed ``tau1``."""
+        super().check_config(config, owner)
+        config["tau_mode"] = check_choice(config, "tau_mode", owner, TAU_MODES)
+        if config["tau_mode"] == "fixed":
+            check_positive(config, "tau", owner, example=3.0)
+            return
+        tau0 = check_positive(config, "tau0", owner, example=2.5)
+        tau1 = check_positive(config, "tau1", owner, example=3.0)
+        if tau0 > tau1:
+            raise ConfigError(
+                f"{owner}: 'tau0' must be <= 'tau1' (got tau0={tau0}, tau1={tau1}); pairs that "
+                f"share an item get the lower temperature, e.g. --tau0=2.5 --tau1=3.0"
+            )
+
+    @classmethod
+    def from_config(cls, config: Any, dataset: Any) -> DirectSpecPlusObjective:
+        """The self-paced objective (adaptive: with the training matrix of ``dataset``)."""
+        adaptive = config["tau_mode"] == "adaptive"
+        return cls(
+            alpha=config["alpha"],
+            tau=config["tau"],
+            shrink=config["shrink"],
+            interactions=dataset.inter_matrix(form="csr") if adaptive else None,
+            tau0=config["tau0"],
+            tau1=config["tau1"],
+        )
+
+    @classmethod
+    def describe(cls, config: Any) -> str:
+        """``alpha``, then ``tau`` or ``tau0/tau1``, for the run's settings line."""
+        tau = (
+            f"tau0/tau1 {config['tau0']}/{config['tau1']}"
+            if config["tau_mode"] == "adaptive"
+            else f"tau {config['tau']}"
+        )
+        return f"{super().describe(config)}, {tau}"
 
     def __init__(
         self,

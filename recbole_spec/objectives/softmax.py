@@ -9,13 +9,14 @@ No log-Q correction: negatives are uniform, so it is a constant.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
-from recbole_spec.objectives.base import Batch
+from recbole_spec.objectives.base import Batch, ConfiguredObjective
+from recbole_spec.validation import check_positive
 
 
 def sampled_softmax_loss(
@@ -30,15 +31,26 @@ def sampled_softmax_loss(
     return -F.log_softmax(logits, dim=-1)[:, 0].mean()
 
 
-class SoftmaxObjective(nn.Module):
+class SoftmaxObjective(ConfiguredObjective):
     """Sampled softmax over dot-product or cosine scores.
 
     Args:
-        temperature: softmax temperature ``T`` (default: 1.0).
-        cosine: score with cosine similarity instead of the raw dot product (default: False).
+        temperature: softmax temperature ``T`` (default: 1.0; key ``ssm_temperature``).
+        cosine: score with cosine similarity instead of the raw dot product (default: False;
+            key ``ssm_cosine``).
     """
 
     uses_negatives = True
+
+    @classmethod
+    def check_config(cls, config: Any, owner: str) -> None:
+        """``ssm_temperature`` must be > 0."""
+        check_positive(config, "ssm_temperature", owner, example=1.0)
+
+    @classmethod
+    def from_config(cls, config: Any, dataset: Any) -> SoftmaxObjective:
+        """SSM with ``ssm_temperature`` and ``ssm_cosine``."""
+        return cls(config["ssm_temperature"], bool(config["ssm_cosine"]))
 
     def __init__(self, temperature: float = 1.0, cosine: bool = False) -> None:
         super().__init__()

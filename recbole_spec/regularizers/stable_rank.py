@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from recbole_spec.validation import check_number, check_positive
+
 METHODS = ("exact", "power")
 
 
@@ -105,6 +107,22 @@ class StableRankRegularizer(nn.Module):
         self.weight = float(weight)
         self.method = _check_method(method, owner)
         self.n_iter = _check_n_iter(n_iter, owner)
+
+    @classmethod
+    def check_config(cls, config: Any, owner: str) -> None:
+        """Check ``stable_rank_weight`` (>= 0) and the warm start's integer keys.
+
+        ``warm_start_epochs`` must be >= 0 and ``warm_start_patience`` > 0.
+        """
+        check_number(config, "stable_rank_weight", owner, low=0, example=1.0)
+        check_number(config, "warm_start_epochs", owner, low=0, integer=True, example=5)
+        check_positive(config, "warm_start_patience", owner, integer=True, example=2)
+
+    @classmethod
+    def from_config(cls, config: Any, dataset: Any = None) -> StableRankRegularizer | None:
+        """The term with weight ``stable_rank_weight``, or None when the weight is 0 (off)."""
+        weight = float(config["stable_rank_weight"] or 0.0)
+        return cls(weight) if weight > 0 else None
 
     def forward(self, user_rows: Tensor, item_rows: Tensor) -> Tensor:
         """Weighted mean of the user and item penalties; see the class docstring."""

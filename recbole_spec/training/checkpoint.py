@@ -29,6 +29,18 @@ class CheckpointError(RuntimeError):
     """A checkpoint that is missing or was not written by recbole_spec."""
 
 
+class CheckpointWriteError(CheckpointError):
+    """A checkpoint that could not be written (full disk, I/O error); older ones are intact."""
+
+
+def _write_failure(path: Path, why: str) -> CheckpointWriteError:
+    return CheckpointWriteError(
+        f"cannot write checkpoint '{path.name}' in '{path.parent}': {why}; the checkpoints "
+        "already there are intact (writes go to a temporary file first); free some space or "
+        "pass --checkpoint_dir=<another folder>"
+    )
+
+
 def _encode(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return {_NUMPY: torch.from_numpy(np.ascontiguousarray(value))}
@@ -62,11 +74,25 @@ def _decode(value: Any) -> Any:
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
-    """Atomically write ``state`` (tensors and plain values only) to ``path``."""
+    """Atomically write ``state`` (tensors and plain values only) to ``path``.
+
+    Raises:
+        CheckpointWriteError: the write failed (``torch.save``'s ``PytorchStreamWriter``
+            RuntimeError on a full disk, or an ``OSError``); ``path`` keeps its old content.
+    """
     payload = dict(state, format=FORMAT)
     payload["other_parameter"] = _encode(state.get("other_parameter"))
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+    path = Path(path)
+    try:
+        with atomic_path(path) as tmp:
+            torch.save(payload, tmp)
+    except OSError as err:
+        raise _write_failure(path, err.strerror or str(err)) from None
+    except RuntimeError as err:
+        if "PytorchStreamWriter" not in str(err) and "inline_container" not in str(err):
+            raise
+        reason = str(err).rsplit(":", 1)[-1].strip() or "write failed"
+        raise _write_failure(path, f"the disk is full or failing (torch: {reason})") from None
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[str, Any]:

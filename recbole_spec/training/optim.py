@@ -16,13 +16,15 @@ from collections.abc import Callable, Iterable
 from typing import Any, Optional
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 from torch.optim import Optimizer
 
 from recbole_spec.training.row_adam import DENSE_ABOVE, RowAdam, attach_row_sync
 
 __all__ = [
     "DENSE_ABOVE",
+    "dense_adam",
+    "densify_wide_tables",
     "ROW_LEARNERS",
     "RowAdam",
     "RowSGD",
@@ -108,3 +110,40 @@ def resolve_sparse_grad(config: Any, owner: str, encoder: str) -> bool:
             "--sparse_grad=False"
         )
     return True
+
+
+def densify_wide_tables(model: nn.Module, rows_per_step: int) -> list[str]:
+    """Turn off sparse gradients of the embedding tables a step touches widely.
+
+    A table of ``n`` rows of which a step reads up to ``rows_per_step`` (the batch) with
+    ``rows_per_step > DENSE_ABOVE * n`` would have :class:`RowAdam` convert its sparse gradient
+    to a dense one at every step; deciding once, here, gives it a dense gradient from the start
+    (the same values). Returns the names of the tables switched.
+    """
+    switched = []
+    for name, module in model.named_modules():
+        if isinstance(module, nn.Embedding) and module.sparse:
+            if rows_per_step > DENSE_ABOVE * module.num_embeddings:
+                module.sparse = False
+                switched.append(name)
+    return switched
+
+
+def dense_adam(params: Iterable[Tensor], lr: float, weight_decay: float = 0.0) -> Optimizer:
+    r"""``torch.optim.Adam`` with ``fused=True`` where every parameter allows it.
+
+    The fused kernel computes the same update as the single-tensor step RecBole's trainer uses
+    (:math:`m \leftarrow \beta_1 m + (1-\beta_1) g`,
+    :math:`v \leftarrow \beta_2 v + (1-\beta_2) g^2`,
+    :math:`p \leftarrow p - \eta \hat m / (\sqrt{\hat v} + \epsilon)`) in one pass over each
+    tensor, equal to rounding (a test bounds one step at a relative 1e-5), several times faster
+    on the CPU for Gowalla-sized tables.
+    """
+    params = list(params)
+    fusable = all(
+        p.dtype in (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+        and p.device.type in ("cpu", "cuda")
+        and not p.is_sparse
+        for p in params
+    )
+    return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, fused=fusable or None)

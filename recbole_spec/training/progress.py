@@ -101,6 +101,16 @@ class ConsoleProgress:
         self._bigger = bool(trainer.valid_metric_bigger)
         self._start = time.perf_counter()
 
+    def state_dict(self) -> dict[str, Any]:
+        """The best score and its epoch, kept in checkpoints so a resumed run reports them."""
+        return {"console_best": self.best, "console_best_epoch": self.best_epoch}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Inverse of :meth:`state_dict` (a checkpoint without them leaves the best unset)."""
+        if state.get("console_best") is not None:
+            self.best = float(state["console_best"])
+            self.best_epoch = int(state["console_best_epoch"])
+
     def restart_clock(self, first_epoch: int) -> None:
         """Count time from now and epochs from ``first_epoch`` (after a resume or data load)."""
         self._first_epoch = int(first_epoch)
@@ -141,7 +151,7 @@ class ConsoleProgress:
         left = max(self._epochs - epoch - 1, 0)
         parts = [f"epoch {epoch:>4}/{self._epochs}"]
         if isinstance(train_loss, (int, float)):
-            parts.append(f"loss {train_loss:.4g}")
+            parts.append(f"loss {train_loss:.6g}")  # positive-only losses move in the 4th digit
         if score is not None:
             mark = " *" if improved else ""
             parts.append(

@@ -1,244 +1,41 @@
 """Trainers: RecBole's, with safe checkpoints and a per-evaluation callback.
 
-:class:`CheckpointMixin` is mixed into whichever RecBole trainer a model needs (``Trainer``,
-``TraditionalTrainer`` for EASE, ``NCLTrainer``, ...), so built-in baselines get the same safe
-checkpoint handling as plugin models. :class:`SpecTrainer` is the plugin models' trainer.
+:class:`~recbole_spec.training.safe_trainer.CheckpointMixin` (its own module) is mixed into
+whichever RecBole trainer a model needs, so built-in baselines get the same safe checkpoint
+handling as plugin models. :class:`SpecTrainer` is the plugin models' trainer,
+:class:`TrainingFreeTrainer` that of the plugin's training-free models; :func:`trainer_class`
+picks one.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Sequence
 from typing import Any
 
-import torch
-from recbole.trainer import Trainer
+from recbole.trainer import TraditionalTrainer, Trainer
 from recbole.utils import get_trainer
+from torch import nn
 from torch.optim.lr_scheduler import ExponentialLR
 
 from recbole_spec.training import optim
-from recbole_spec.training.checkpoint import load_checkpoint, save_checkpoint
-from recbole_spec.training.resume import check_parameter_shapes, get_rng_state, set_rng_state
+from recbole_spec.training.epoch_plan import NonFiniteLoss, can_plan, train_planned_epoch
+from recbole_spec.training.safe_trainer import (
+    LAST_SUFFIX,
+    CheckpointMixin,
+    EpochCallback,
+    TrainingDiverged,
+    unique_checkpoint_file,
+)
 from recbole_spec.training.samplers import UserUniformSampler
 
-LAST_SUFFIX = "-last.pth"
-
-EpochCallback = Callable[[int, Any, dict], None]
-"""``callback(epoch, train_loss, valid_result)`` after every evaluation; ``train_loss`` is the
-epoch's summed training loss (all terms)."""
-
-
-class TrainingDiverged(RuntimeError):
-    """A non-finite loss or parameter: training stops and the best checkpoint stays as it was."""
-
-
-def _plain_config(config: Any) -> dict:
-    to_plain = getattr(config, "to_plain_dict", None)
-    return to_plain() if callable(to_plain) else {"model": str(config["model"])}
-
-
-def unique_checkpoint_file(path: str) -> str:
-    """``path``, or ``<stem>-2.pth``, ``<stem>-3.pth``, ... if a file of that name exists.
-
-    RecBole names checkpoints ``<Model>-<time to the second>.pth``: two runs started in the
-    same second in one folder would otherwise write into each other's file.
-    """
-    stem, n = path.removesuffix(".pth"), 2
-    while os.path.exists(path) or os.path.exists(path.removesuffix(".pth") + LAST_SUFFIX):
-        path, n = f"{stem}-{n}.pth", n + 1
-    return path
-
-
-class CheckpointMixin:
-    """Safe checkpoints, resumable runs and an epoch callback for any RecBole trainer.
-
-    Checkpoints load with ``weights_only=True``. Besides RecBole's best-model checkpoint, a
-    *last* checkpoint (``last_checkpoint_file``, set by the pipeline) is rewritten atomically at
-    the start of every epoch with the complete state after the previous epoch and its
-    evaluation, so a killed run resumes from there
-    (``--resume_from=<file>``) and loses at most the epoch in progress.
-    """
-
-    epoch_callbacks: Sequence[EpochCallback] = ()
-    last_checkpoint_file: str | None = None
-    resumed: bool = False
-    diverged: str | None = None
-    """Why training stopped early on a non-finite loss or parameter (``None`` otherwise)."""
-    last_checkpoint_epoch: int | None = None
-    _pending_rng: dict[str, Any] | None = None
-
-    def set_epoch_callbacks(self, callbacks: Sequence[EpochCallback] = ()) -> None:
-        """Use ``callbacks`` followed by the model's own callbacks, each bound (``bind``).
-
-        The model's own come from ``model.epoch_callbacks(config)`` (e.g. the stable-rank warm
-        start's schedule); :class:`SpecTrainer` sets them on construction, so a trainer built
-        without the pipeline still ends the warm start.
-        """
-        own = getattr(self.model, "epoch_callbacks", None)
-        self.epoch_callbacks = [*callbacks, *(own(self.config) if callable(own) else ())]
-        for callback in self.epoch_callbacks:
-            bind = getattr(callback, "bind", None)
-            if callable(bind):
-                bind(self)
-
-    def _training_state(self) -> dict[str, Any]:
-        """Trainer state beyond RecBole's that a resumed run needs (override to extend).
-
-        Here: the epoch callbacks' own (``state_dict``), merged into one dict.
-        """
-        state: dict[str, Any] = {}
-        for callback in self.epoch_callbacks:
-            if callable(getattr(callback, "state_dict", None)):
-                state.update(callback.state_dict())
-        return state
-
-    def _restore_training_state(self, state: dict[str, Any]) -> None:
-        """Inverse of :meth:`_training_state`."""
-        for callback in self.epoch_callbacks:
-            if callable(getattr(callback, "load_state_dict", None)):
-                callback.load_state_dict(state)
-
-    def _save_checkpoint(self, epoch: int, verbose: bool = True, **kwargs: Any) -> None:
-        path = kwargs.pop("saved_model_file", self.saved_model_file)
-        rng = kwargs.pop("rng_state", None)
-        if epoch < 0 and self.resumed:
-            # RecBole's fit saves "epoch -1" when nothing is left to train; after a resume that
-            # would replace the run's best checkpoint with the last weights.
-            return
-        state = {
-            "config": _plain_config(self.config),
-            "epoch": int(epoch),
-            "cur_step": int(self.cur_step),
-            "best_valid_score": float(self.best_valid_score),
-            "best_model_file": str(self.saved_model_file),
-            "state_dict": self.model.state_dict(),
-            "other_parameter": self.model.other_parameter(),
-            "optimizer": self.optimizer.state_dict(),
-            "trainer_state": self._training_state(),
-            "rng_state": rng,
-        }
-        save_checkpoint(path, state)
-        if verbose:
-            self.logger.info(f"Saving current: {path}")
-
-    def resume_checkpoint(self, resume_file: str) -> None:
-        """Restore model, optimizer and progress from a recbole_spec checkpoint.
-
-        From a *last* checkpoint, training continues with the next epoch and keeps updating the
-        run's best checkpoint and last checkpoint files.
-        """
-        state = load_checkpoint(resume_file, self.device)
-        check_parameter_shapes(state["state_dict"], self.model.state_dict(), resume_file)
-        best_file = state.get("best_model_file")
-        self.saved_model_file = best_file if best_file else str(resume_file)
-        if str(resume_file).endswith(LAST_SUFFIX):
-            self.last_checkpoint_file = str(resume_file)
-            self.last_checkpoint_epoch = int(state["epoch"])
-        self.start_epoch = state["epoch"] + 1
-        self.cur_step = state["cur_step"]
-        self.best_valid_score = state["best_valid_score"]
-        self.model.load_state_dict(state["state_dict"])
-        self.model.load_other_parameter(state.get("other_parameter"))
-        self.optimizer.load_state_dict(state["optimizer"])
-        self._restore_training_state(state.get("trainer_state") or {})
-        self._pending_rng = state.get("rng_state")
-        self.resumed = True
-        self.logger.info(f"Checkpoint loaded. Resume training from epoch {self.start_epoch}")
-
-    def _train_epoch(
-        self, train_data: Any, epoch_idx: int, loss_func: Any = None, show_progress: bool = False
-    ) -> Any:
-        if self._pending_rng is not None:
-            set_rng_state(self._pending_rng, train_data)
-            self._pending_rng = None
-        if self.last_checkpoint_file and epoch_idx > self.start_epoch:
-            # The random states right here (after the previous epoch and its evaluation) are
-            # the ones the next epoch starts from, so a resumed run draws the same batches.
-            self._save_checkpoint(
-                epoch_idx - 1,
-                verbose=False,
-                saved_model_file=self.last_checkpoint_file,
-                rng_state=get_rng_state(train_data),
-            )
-            self.last_checkpoint_epoch = epoch_idx - 1
-        loss = super()._train_epoch(train_data, epoch_idx, loss_func, show_progress)
-        bad = next((n for n, p in self.model.named_parameters() if not p.isfinite().all()), None)
-        if bad is not None:
-            raise TrainingDiverged(f"parameter '{bad}' became non-finite in epoch {epoch_idx}")
-        for callback in self.epoch_callbacks:
-            on_epoch_end = getattr(callback, "on_epoch_end", None)
-            if callable(on_epoch_end):
-                on_epoch_end(epoch_idx, loss)
-        return loss
-
-    def _check_nan(self, loss: torch.Tensor) -> None:
-        """Stop on an infinite loss too (RecBole checks NaN only, so inf weights became "best")."""
-        if not torch.isfinite(loss):
-            epoch = max(self.train_loss_dict, default=self.start_epoch - 1) + 1
-            raise TrainingDiverged(f"training loss is {loss.item()} in epoch {epoch}")
-
-    def fit(self, train_data: Any, valid_data: Any = None, *args: Any, **kwargs: Any) -> Any:
-        """RecBole's ``fit``; on divergence, stop and keep the best checkpoint as it was."""
-        try:
-            return super().fit(train_data, valid_data, *args, **kwargs)
-        except TrainingDiverged as err:
-            self.diverged = str(err)
-            self.logger.error(f"training diverged: {err}; stopped, best checkpoint kept")
-            return self.best_valid_score, self.best_valid_result
-
-    def evaluate(
-        self,
-        eval_data: Any,
-        load_best_model: bool = True,
-        model_file: str | None = None,
-        show_progress: bool = False,
-    ) -> Any:
-        """RecBole's evaluation, loading the best model through :func:`load_checkpoint`.
-
-        With ``fast_eval: True`` (the default), a full-sort evaluation of a model with
-        ``full_sort_predict`` runs :func:`~recbole_spec.training.full_sort.evaluate_full_sort`:
-        RecBole's metrics on the same ranking, many users per batch. Anything else, or
-        ``fast_eval: False``, runs RecBole's ``Trainer.evaluate``.
-        """
-        from recbole.utils import EvaluatorType
-
-        from recbole_spec.training.full_sort import evaluate_full_sort, is_full_sort_loader
-
-        if eval_data and load_best_model:
-            path = model_file or self.saved_model_file
-            state = load_checkpoint(path, self.device)
-            self.model.load_state_dict(state["state_dict"])
-            self.model.load_other_parameter(state.get("other_parameter"))
-            self.logger.info(f"Loading model structure and parameters from {path}")
-        mro = type(self).__mro__
-        base = next(c for c in mro[mro.index(CheckpointMixin) + 1 :] if "evaluate" in vars(c))
-        if (
-            eval_data
-            and self.config["fast_eval"] is not False
-            and base is Trainer
-            and is_full_sort_loader(eval_data)
-            and self.config["eval_type"] == EvaluatorType.RANKING
-            and self.config["single_spec"] is not False
-        ):
-            result = evaluate_full_sort(
-                self.model,
-                eval_data,
-                self.eval_collector,
-                self.evaluator,
-                self.device,
-                show_progress=show_progress,
-            )
-            if result is not None:
-                self.wandblogger.log_eval_metrics(result, head="eval")
-                return result
-        return super().evaluate(eval_data, load_best_model=False, show_progress=show_progress)
-
-    def _valid_epoch(self, valid_data: Any, show_progress: bool = False) -> tuple[float, dict]:
-        score, result = super()._valid_epoch(valid_data, show_progress=show_progress)
-        epoch = max(self.train_loss_dict, default=-1)
-        for callback in self.epoch_callbacks:
-            callback(epoch, self.train_loss_dict.get(epoch), dict(result))
-        return score, result
+__all__ = [
+    "LAST_SUFFIX",
+    "CheckpointMixin",
+    "EpochCallback",
+    "SpecTrainer",
+    "TrainingDiverged",
+    "trainer_class",
+    "unique_checkpoint_file",
+]
 
 
 class SpecTrainer(CheckpointMixin, Trainer):
@@ -276,20 +73,30 @@ class SpecTrainer(CheckpointMixin, Trainer):
             self._sampler.set_state(self._sampler_state)
 
     def _build_optimizer(self, **kwargs: Any) -> Any:
-        """RecBole's optimizer, except on the MF encoder's sparse gradients (``sparse_grad``).
+        """RecBole's optimizer, except for Adam and for the MF encoder's sparse gradients.
 
-        ``learner: sgd`` uses :class:`~recbole_spec.training.optim.RowSGD` and ``learner: adam``
-        :class:`~recbole_spec.training.optim.RowAdam` (dense Adam computed on the rows a batch
-        touches, with read hooks on the embeddings; a step touching more than
-        :data:`~recbole_spec.training.optim.DENSE_ABOVE` of a table is taken densely); both give
-        dense SGD's / Adam's parameters.
+        With ``sparse_grad``, a table that every step touches widely (a batch of more than
+        :data:`~recbole_spec.training.optim.DENSE_ABOVE` of its rows) gets dense gradients from
+        the start (:func:`~recbole_spec.training.optim.densify_wide_tables`). Adam on dense
+        gradients only is torch's fused Adam (:func:`~recbole_spec.training.optim.dense_adam`).
+        On sparse rows, ``learner: sgd`` uses :class:`~recbole_spec.training.optim.RowSGD` and
+        ``learner: adam`` :class:`~recbole_spec.training.optim.RowAdam` (dense Adam computed on
+        the rows a batch touches, with read hooks on the embeddings); both give dense SGD's /
+        Adam's parameters. ``fast_train: False`` keeps the reference path: RecBole's Adam, and
+        RowAdam's per-step dense conversion.
         """
         learner = str(kwargs.get("learner", self.config["learner"])).lower()
         decay = kwargs.get("weight_decay", self.config["weight_decay"])
-        if not self.config["sparse_grad"] or decay or learner not in ("sgd", "adam"):
-            return super()._build_optimizer(**kwargs)
         params = kwargs.get("params", self.model.parameters())
         lr = kwargs.get("learning_rate", self.config["learning_rate"])
+        fast = self.config["fast_train"] is not False
+        if fast and learner == "adam" and self.config["sparse_grad"] and not decay:
+            optim.densify_wide_tables(self.model, int(self.config["train_batch_size"]))
+        sparse = any(isinstance(m, nn.Embedding) and m.sparse for m in self.model.modules())
+        if fast and learner == "adam" and not sparse:
+            return optim.dense_adam(params, lr=lr, weight_decay=float(decay or 0.0))
+        if not sparse or decay or learner not in ("sgd", "adam"):
+            return super()._build_optimizer(**kwargs)
         if learner == "sgd":
             return optim.RowSGD(params, lr=lr)
         optimizer = optim.RowAdam(params, lr=lr, dense_above=optim.DENSE_ABOVE)
@@ -311,6 +118,22 @@ class SpecTrainer(CheckpointMixin, Trainer):
             if self._sampler_state is not None:
                 self._sampler.set_state(self._sampler_state)
         return self._sampler
+
+    def _run_epoch(
+        self, train_data: Any, epoch_idx: int, loss_func: Any, show_progress: bool
+    ) -> Any:
+        """The planned epoch under the paper protocol (:mod:`~recbole_spec.training.epoch_plan`).
+
+        RecBole's loop otherwise, with a custom ``loss_func``, and with ``fast_train: False``
+        (the reference path the faster one is checked against).
+        """
+        planned = isinstance(train_data, UserUniformSampler) and loss_func is None
+        if planned and self.config["fast_train"] is not False and can_plan(self):
+            try:
+                return train_planned_epoch(self, train_data, epoch_idx, show_progress)
+            except NonFiniteLoss as err:
+                raise TrainingDiverged(str(err)) from None
+        return super()._run_epoch(train_data, epoch_idx, loss_func, show_progress)
 
     def _train_epoch(
         self, train_data: Any, epoch_idx: int, loss_func: Any = None, show_progress: bool = False
@@ -343,3 +166,18 @@ def trainer_class(config: Any, model_class: type) -> type:
     if issubclass(base, CheckpointMixin):
         return base
     return type(f"Safe{base.__name__}", (CheckpointMixin, base), {})
+
+
+class TrainingFreeTrainer(CheckpointMixin, TraditionalTrainer):
+    """Trainer of the plugin's training-free models (GF-CF, BSPM): one pass, always validated.
+
+    RecBole's ``TraditionalTrainer`` sets ``epochs = 1`` after ``Trainer.__init__`` computed
+    ``eval_step = min(config eval_step, config epochs)``, so with ``--eval_step=2`` or more its
+    single epoch is never validated, no checkpoint is written and the test evaluation finds no
+    model file. Here the single epoch is always validated (``eval_step = 1``): the model is
+    computed in its constructor, and the validation of that one epoch selects it.
+    """
+
+    def __init__(self, config: Any, model: Any) -> None:
+        super().__init__(config, model)
+        self.eval_step = 1

@@ -1,9 +1,9 @@
 """The trials table: one :class:`TrialRow` per trial, written as ``trials.csv`` and ``trials.md``.
 
 Each row says why its trial stopped (``max epochs``, ``early stopping`` as RecBole's own
-:func:`recbole.utils.early_stopping` decides it, ``scheduler``, ``error``, ``interrupted``,
-``not started``) and its best validation value. The tables are written by
-:mod:`recbole_spec.reporting`, like every other table of the plugin.
+:func:`recbole.utils.early_stopping` decides it, ``scheduler``, ``diverged`` (a non-finite loss
+or parameter), ``error``, ``interrupted``, ``not started``) and its best validation value. The
+tables are written by :mod:`recbole_spec.reporting`, like every other table of the plugin.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pandas as pd
 
 from recbole_spec.atomic import write_text_atomic
 from recbole_spec.reporting import csv_text, markdown_table
-from recbole_spec.tuning.trial import TrialRecord
+from recbole_spec.tuning.trial import TrialDiverged, TrialRecord
 
 if TYPE_CHECKING:
     from recbole_spec.tuning.plan import SearchPlan
@@ -57,7 +57,7 @@ def trial_row(record: TrialRecord, plan: SearchPlan) -> TrialRow:
         best_epoch = record.history[values.index(best_value)]["epoch"]
     trained = record.history[-1]["epoch"] + 1 if record.history else 0
     if record.status == "ERROR":
-        reason = "error"
+        reason = "diverged" if TrialDiverged.__name__ in record.error else "error"
     elif record.status != "TERMINATED":
         reason = "interrupted" if record.history else "not started"
     elif trained >= plan.epochs:

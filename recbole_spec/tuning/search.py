@@ -132,6 +132,18 @@ def _trial_resources(plan: SearchPlan, backend: SearchBackend) -> dict[str, floa
     return {"cpu": float(cpus_per_trial), "gpu": float(gpus_per_trial)}
 
 
+def trials_at_once(resources: dict[str, float], cpus: float, gpus: float) -> int:
+    """How many trials of ``resources`` fit at once on a cluster of ``cpus`` CPUs, ``gpus`` GPUs.
+
+    Ray packs fractional GPUs: ``--gpus-per-trial=0.25`` runs four trials on one GPU (each
+    trial's model must fit in a quarter of its memory), ``floor(gpus / 0.25)`` in all.
+    """
+    fits = [math.floor(cpus / resources["cpu"] + 1e-9)]
+    if resources["gpu"] > 0:
+        fits.append(math.floor(gpus / resources["gpu"] + 1e-9))
+    return max(min(fits), 0)
+
+
 def tune(
     plan: SearchPlan, backend: SearchBackend | None = None, *, test_best: bool = True
 ) -> TuneOutcome:
@@ -169,6 +181,14 @@ def tune(
     started = backend.start(plan.address)
     try:
         resources = _trial_resources(plan, backend)
+        at_once = trials_at_once(resources, *backend.cluster_resources())
+        if plan.max_concurrent:
+            at_once = min(at_once, plan.max_concurrent)
+        print(
+            f"tune: {at_once} trial(s) at once, {resources['cpu']:g} CPU and "
+            f"{resources['gpu']:g} GPU each",
+            flush=True,
+        )
         task = TrialTask(
             model=plan.model,
             dataset=plan.dataset,

@@ -93,6 +93,13 @@ class SearchBackend(Protocol):
         """Run (or resume) the search of ``plan``; every trial calls :func:`run_trial`."""
 
 
+class TrialDiverged(RuntimeError):
+    """A trial whose training hit a non-finite loss or parameter; the backend marks it ERROR.
+
+    The trials table gives it the stop reason ``diverged`` and this message as its error.
+    """
+
+
 def _total_loss(train_loss: Any) -> float:
     if isinstance(train_loss, (tuple, list)):
         return float(sum(float(x) for x in train_loss))
@@ -104,6 +111,10 @@ def run_trial(config: dict[str, Any], task: TrialTask, session: TrialSession) ->
 
     Runs in the trial's folder under ``task.experiment_dir`` (Ray 2.6.3 starts trials there,
     current Ray in its session folder), so RecBole's ``log/`` is kept with the trial's results.
+
+    Raises:
+        TrialDiverged: training stopped on a non-finite loss or parameter (the evaluations
+            reported before it stay in the trial's history).
     """
     import torch
 
@@ -124,7 +135,7 @@ def run_trial(config: dict[str, Any], task: TrialTask, session: TrialSession) ->
             }
         )
 
-    pipeline.run(
+    result = pipeline.run(
         task.model,
         task.dataset,
         config_dict=params,
@@ -132,3 +143,5 @@ def run_trial(config: dict[str, Any], task: TrialTask, session: TrialSession) ->
         callbacks=[report],
         evaluate_test=False,
     )
+    if result["diverged"]:
+        raise TrialDiverged(f"training diverged ({result['diverged']})")

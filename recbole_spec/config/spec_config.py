@@ -1,20 +1,14 @@
-"""RecBole ``Config`` with the plugin's YAML layer, explicit overrides and early validation.
+"""``SpecConfig``: RecBole's ``Config`` with the plugin's layers, explicit overrides and checks.
 
-Layering, lowest to highest priority:
-
-1. RecBole's own defaults (``overall.yaml``, its model YAML for built-in models, dataset YAML);
-2. the plugin's ``properties/overall.yaml``, ``properties/model/_plugin.yaml`` and
-   ``properties/model/<Model>.yaml`` (plugin models only), the presets named by ``preset``
-   (``properties/preset/<name>.yaml``, comma separated, in order),
-   ``properties/dataset/<dataset>.yaml`` and the ``<dataset>.yaml`` written next to an imported
-   dataset's atomic files;
-3. the user's ``config_file_list``, then ``config_dict``, then ``--key=value`` overrides.
-
-Unlike RecBole's ``Config``, the overrides come from an explicit argument list rather than
-``sys.argv``, so library calls (tests, Ray trials) are not affected by the host's command line.
-Every check runs here, before any dataset is read. The parts it builds on have their own modules:
-:mod:`recbole_spec.config_keys` (the keys a user may set), :mod:`recbole_spec.presets` (named
-settings and the paper defaults) and :mod:`recbole_spec.dataset_roots` (where atomic files are).
+The layers and their order are :mod:`recbole_spec.config.layering`'s. Unlike RecBole's
+``Config``, the overrides come from an explicit argument list rather than ``sys.argv``, so library
+calls (tests, Ray trials) are not affected by the host's command line; RecBole's own
+``Config(model=PluginModel)`` reaches this class too, reading ``sys.argv`` as RecBole does
+(:mod:`recbole_spec.config.recbole_api`). Every check runs here, before any dataset is read. The
+parts it builds on have their own modules: :mod:`~recbole_spec.config.keys` (the keys a user may
+set), :mod:`~recbole_spec.config.presets` (named settings and the paper defaults),
+:mod:`~recbole_spec.config.files` (reading the user's files and overrides) and
+:mod:`recbole_spec.dataset_roots` (where atomic files are).
 """
 
 from __future__ import annotations
@@ -26,84 +20,21 @@ from typing import Any
 
 import yaml
 
-from recbole_spec import compat, registry
-from recbole_spec.config_keys import known_keys, yaml_keys
+from recbole_spec import registry
+from recbole_spec.config.files import parse_overrides, read_config_file
+from recbole_spec.config.keys import known_keys, yaml_keys
+from recbole_spec.config.layering import dataset_layers, model_layers
+from recbole_spec.config.presets import choose_presets, preset_path
+from recbole_spec.config.recbole_setup import ensure_recbole
 from recbole_spec.dataset_roots import import_record, resolve_dataset_root
-from recbole_spec.paths import display_path, properties_dir, recbole_example_dir
+from recbole_spec.paths import display_path, recbole_example_dir
 from recbole_spec.plain import to_plain
-from recbole_spec.presets import (
-    AUTO_PRESET_MODELS,
-    OTHER_SPLIT_PRESETS,
-    choose_presets,
-    preset_path,
-)
+from recbole_spec.training.stopping import check_stopping
 from recbole_spec.validation import ConfigError, check_number, check_positive, closest
 
-compat.apply()
+ensure_recbole()
 
-from recbole.config import Config  # noqa: E402  (after compat.apply)
-
-from recbole_spec.metrics import register_metrics  # noqa: E402
-
-register_metrics()
-
-
-def parse_overrides(args: Sequence[str]) -> dict[str, str]:
-    """Turn ``["--key=value", ...]`` into ``{key: value}`` (strings, converted later by RecBole).
-
-    Raises:
-        ConfigError: for an argument that is not of the form ``--key=value``.
-    """
-    overrides: dict[str, str] = {}
-    for arg in args:
-        key, sep, value = arg[2:].partition("=") if arg.startswith("--") else ("", "", "")
-        if not key or not sep:
-            raise ConfigError(f"cannot parse argument '{arg}': expected --key=value")
-        if key in overrides and overrides[key] != value:
-            raise ConfigError(f"argument '--{key}' given twice with different values")
-        overrides[key] = value
-    return overrides
-
-
-def _read_config_file(path: Path, loader: Any) -> dict[str, Any]:
-    """Parse one user config file, or raise a one-line :class:`ConfigError` naming the problem."""
-    if not path.exists():
-        raise ConfigError(f"config file '{path}' does not exist")
-    if path.is_dir():
-        raise ConfigError(
-            f"config file '{path}' is a directory; pass YAML files (comma separated), e.g. "
-            f"--config_files={path / 'run.yaml'}"
-        )
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ConfigError(
-            f"config file '{path}' is not a text file (binary data); pass a YAML file of "
-            "`key: value` lines"
-        ) from None
-    except OSError as err:
-        raise ConfigError(f"config file '{path}' cannot be read ({err.strerror})") from None
-    try:
-        data = yaml.load(text, Loader=loader)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise ConfigError(
-            f"config file '{path}' is not valid YAML{where} ({problem}); it must hold "
-            "`key: value` lines"
-        ) from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(
-            f"config file '{path}' must hold `key: value` lines (a YAML mapping), not a "
-            f"{type(data).__name__}; is it the right file?"
-        )
-    bad = [k for k in data if not isinstance(k, str)]
-    if bad:
-        raise ConfigError(f"config file '{path}': key {bad[0]!r} is not a name")
-    return data
+from recbole.config import Config  # noqa: E402  (after the compat shims)
 
 
 class SpecConfig(Config):
@@ -113,8 +44,8 @@ class SpecConfig(Config):
     known to RecBole or the plugin (:func:`~recbole_spec.config_keys.known_keys`); a misspelled
     key stops the run with a suggestion instead of being ignored.
 
-    DirectSpecPlus and DirectSpec on a checksum-verified import of a paper's dataset
-    (:data:`~recbole_spec.presets.PAPER_PRESETS`) run with that paper's preset unless the user
+    A model that declares ``paper_presets`` (DirectSpecPlus, DirectSpec) runs, on a
+    checksum-verified import of a paper's dataset, with that paper's preset unless the user
     names a dataset preset or ``--preset=none``; the user's own keys still win.
     :attr:`settings_line` says so in one line for the run's log.
 
@@ -146,6 +77,7 @@ class SpecConfig(Config):
         self.auto_preset: str | None = None
         self.settings_line: str | None = None
         self._known_dataset: str | None = None
+        self._import_protocol: str | None = None
         model_class = registry.get_model(model)
         self.is_plugin = registry.is_plugin_model(model_class)
         files = [str(Path(f)) for f in (config_file_list or [])]
@@ -163,7 +95,7 @@ class SpecConfig(Config):
     def _load_config_files(self, file_list: Sequence[str] | None) -> dict[str, Any]:
         merged: dict[str, Any] = {}
         for file in file_list or []:
-            data = _read_config_file(Path(file), self.yaml_loader)
+            data = read_config_file(Path(file), self.yaml_loader)
             self._file_of.update(dict.fromkeys(data, file))
             merged.update(data)
         return merged
@@ -183,31 +115,32 @@ class SpecConfig(Config):
 
     def _load_internal_config_dict(self, model: str, model_class: type, dataset: str) -> None:
         # A plugin model must not pick up the YAML of a same-named built-in (LightGCN): hand
-        # RecBole a name that has no YAML, and layer the plugin's own files afterwards.
+        # RecBole a name that has no YAML; the plugin's own layers follow.
         self._origin = {}
         recbole_name = f"{model}.plugin" if self.is_plugin else model
         super()._load_internal_config_dict(recbole_name, model_class, dataset)
-        props = properties_dir()
-        self._layer(props / "overall.yaml")
-        if self.is_plugin:
-            self._layer(props / "model" / "_plugin.yaml")
-            self._layer(registry.model_yaml(model_class))
+        for path in model_layers(model_class, self.is_plugin):
+            self._layer(path)
         # Before the dataset lookup, so that a misspelled --data_path is named as such.
         self._check_known_keys()
         root = resolve_dataset_root(dataset, self.external_config_dict.get("data_path"))
         dataset_yaml = root / dataset / f"{dataset}.yaml"
-        self._known_dataset = import_record(dataset_yaml).get("known_dataset")
-        self.presets = self._choose_presets(model)
-        for preset in self.presets:
-            self._layer(preset_path(preset))
-        self._layer(props / "dataset" / f"{dataset}.yaml")
-        self._layer(dataset_yaml)
+        record = import_record(dataset_yaml)
+        self._known_dataset = record.get("known_dataset")
+        self._import_protocol = record.get("protocol")
+        self.presets = self._choose_presets()
+        for path in dataset_layers(self.presets, dataset_yaml):
+            self._layer(path)
         self.internal_config_dict["data_path"] = str(root)
 
-    def _choose_presets(self, model: str) -> list[str]:
+    def _choose_presets(self) -> list[str]:
         """The user's presets, preceded by the paper preset of a known dataset (see class doc)."""
+        paper = getattr(self.model_class, "paper_presets", None) if self.is_plugin else None
         presets, self.auto_preset = choose_presets(
-            self.external_config_dict.get("preset"), model, self.is_plugin, self._known_dataset
+            self.external_config_dict.get("preset"),
+            paper or {},
+            self._known_dataset,
+            self._import_protocol,
         )
         return presets
 
@@ -281,6 +214,7 @@ class SpecConfig(Config):
         if self.final_config_dict.get("embedding_size") is not None:
             check_positive(self, "embedding_size", owner, integer=True, example=64)
         check_number(self, "learning_rate", owner, low=0, low_open=True, example=0.001)
+        check_stopping(self, owner)
         checker = getattr(self.model_class, "check_config", None)
         if callable(checker):
             checker(self)
@@ -306,8 +240,8 @@ class SpecConfig(Config):
     # ------------------------------------------------------------------------ reporting
 
     def _settings_line(self) -> str | None:
-        """One line on the paper settings a DirectSpec(+) run uses on a paper's dataset."""
-        if not (self.is_plugin and self.model in AUTO_PRESET_MODELS):
+        """One line on the paper settings a ``paper_presets`` model uses on a paper's dataset."""
+        if not (self.is_plugin and getattr(self.model_class, "paper_presets", None)):
             return None
         protocol = self.final_config_dict.get("spec_protocol")
         protocol_text = {
@@ -326,7 +260,7 @@ class SpecConfig(Config):
                 f"the {protocol_text}; pass --preset=none for RecBole-native defaults, or "
                 "--key=value to change one setting"
             )
-        other = OTHER_SPLIT_PRESETS.get(str(self._known_dataset))
+        other = self.model_class.other_split_presets.get(str(self._known_dataset))
         if other is not None and not self.presets:
             return (
                 f"{name}: RecBole-native defaults ({self._summary()}), under the "
@@ -337,7 +271,7 @@ class SpecConfig(Config):
         return None
 
     def _summary(self) -> str:
-        """The settings that matter for DirectSpec(+), e.g. ``SGD lr 200 x0.9995/epoch, ...``."""
+        """The settings that matter for the paper, e.g. ``SGD lr 200 x0.9995/epoch, ...``."""
         c = self.final_config_dict
         decay = c.get("lr_decay")
         learner = str(c.get("learner"))
@@ -345,15 +279,12 @@ class SpecConfig(Config):
         lr = f"{learner} lr {c.get('learning_rate')}" + (
             f" x{decay}/epoch" if decay not in (None, 1, 1.0) else ""
         )
-        tau = (
-            f"tau0/tau1 {c.get('tau0')}/{c.get('tau1')}"
-            if c.get("tau_mode") == "adaptive"
-            else f"tau {c.get('tau')}"
-        )
-        filt = f"alpha {c.get('alpha')}" + (f", {tau}" if self.model == "DirectSpecPlus" else "")
+        describe = getattr(self.model_class.objective_class, "describe", None)
+        filt = describe(self) if callable(describe) else ""
         sampler = "user-uniform" if c.get("train_sampler") == "user_uniform" else "interaction"
+        filt = f"{filt}, " if filt else ""
         return (
-            f"{lr}, {filt}, shrink {c.get('shrink')}, {c.get('encoder')} encoder, {sampler} "
+            f"{lr}, {filt}shrink {c.get('shrink')}, {c.get('encoder')} encoder, {sampler} "
             f"batches of {c.get('train_batch_size')}, {c.get('epochs')} epochs evaluated every "
             f"{c.get('eval_step')}"
         )

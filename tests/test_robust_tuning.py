@@ -1,0 +1,39 @@
+"""Issue 22.8: a trial that diverges is reported as diverged, with the reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from recbole_spec.tuning import plan_search, tune
+from tests.test_tuning_fake import FakeBackend
+from tests.tuning_support import tiny
+
+
+def test_trial_diverging_before_its_first_evaluation_is_reported_as_diverged(
+    tmp_path: Path, data_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    space = tmp_path / "space.yaml"
+    space.write_text("learning_rate: {type: choice, values: [1.0e+30, 0.001]}\n")
+    backend = FakeBackend()
+    plan = plan_search(
+        "BPRMF",
+        "checker",
+        space,
+        out_dir=tmp_path / "out",
+        num_samples=2,
+        config_dict={**tiny(data_root), "learner": "sgd"},
+        verbose=0,
+        backend=backend,
+    )
+    outcome = tune(plan, backend)
+    rows = {row.params["learning_rate"]: row for row in outcome.trials}
+    blown = rows[1e30]
+    assert blown.status == "ERROR" and blown.stop_reason == "diverged"
+    assert "diverged" in blown.error and "epoch 0" in blown.error and blown.best_value is None
+    assert rows[0.001].stop_reason == "max epochs" and outcome.best is rows[0.001]
+    markdown = (plan.out_dir / "trials.md").read_text()
+    assert "| diverged |" in markdown and "epoch 0" in markdown
+    assert "diverged" in outcome.summary()
