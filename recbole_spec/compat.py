@@ -22,6 +22,12 @@ edits RecBole's installed files:
   RecBole's ``_remap`` (every ``token_seq`` field), ``_normalize`` and ``_discretization`` split
   sequence fields with it and fail. While those three methods run, ``Series.agg(len)`` is the
   per-row length again (the rest of pandas is untouched).
+* pandas 3 hands out read-only arrays (``Series.values``). RecBole's ``_dataframe_to_interaction``
+  wraps them with ``torch.LongTensor(value)``, which shares the memory and warns once per process
+  that the tensor is not writable (the stray stderr line on every run). Where ``.values`` is
+  read-only, the conversion runs with that one warning silenced and each tensor is then cloned,
+  so every tensor owns writable memory, as RecBole expects (under pandas < 3 it shared the
+  frame's writable buffer instead; the values are the same).
 * torch >= 2.6 loads with ``weights_only=True``. The plugin's own checkpoints are plain tensors
   and values (:mod:`recbole_spec.training.checkpoint`). RecBole's ``Trainer`` pickles its
   ``Config`` into every checkpoint (pickle protocol 4, which torch's ``weights_only`` loader
@@ -184,6 +190,31 @@ LEN_AGG_METHODS = ("_remap", "_normalize", "_discretization")
 """RecBole ``Dataset`` methods that split sequence fields with ``Series.agg(len)``."""
 
 
+READ_ONLY_WARNING = "The given NumPy array is not writable"
+"""The start of torch's warning for a tensor made from a read-only NumPy array."""
+
+
+def series_values_are_read_only() -> bool:
+    """Whether ``Series.values`` is a read-only view (pandas 3, Copy-on-Write)."""
+    import pandas as pd
+
+    return not pd.Series([0]).values.flags.writeable
+
+
+def _with_owned_tensors(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=READ_ONLY_WARNING, category=UserWarning)
+            interaction = method(*args, **kwargs)
+        for field, tensor in interaction.interaction.items():
+            interaction.interaction[field] = tensor.clone()
+        return interaction
+
+    wrapper._recbole_spec_shim = True  # type: ignore[attr-defined]
+    return wrapper
+
+
 def _patch_recbole_dataset() -> None:
     """Install :func:`fill_nan` (every pandas) and the pandas 3 shims where they are needed."""
     import recbole.data.dataset.dataset as module
@@ -196,6 +227,9 @@ def _patch_recbole_dataset() -> None:
             method = getattr(module.Dataset, name)
             if not getattr(method, "_recbole_spec_shim", False):
                 setattr(module.Dataset, name, _with_per_row_len_agg(method))
+    convert = module.Dataset._dataframe_to_interaction
+    if series_values_are_read_only() and not getattr(convert, "_recbole_spec_shim", False):
+        module.Dataset._dataframe_to_interaction = _with_owned_tensors(convert)
 
 
 def _digest(path: Any) -> str | None:

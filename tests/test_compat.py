@@ -13,8 +13,9 @@ from recbole_spec import compat
 
 
 def test_numpy_aliases_are_restored(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delattr(np, "float_", raising=False)
-    monkeypatch.delattr(np, "bool8", raising=False)
+    for alias in ("float_", "bool8"):
+        if alias in np.__dict__:  # numpy 1.x serves bool8 through a deprecation __getattr__
+            monkeypatch.delattr(np, alias)
     compat._patch_numpy()
     assert np.float_ is np.float64
     assert np.bool8 is np.bool_
@@ -102,3 +103,34 @@ def test_missing_feature_values_are_imputed_as_recbole_intends(
     assert rows["4"].brand == 0 and rows["1"].brand != 0, "a missing token is the padding id 0"
     if sequence:
         assert len(rows["0"].genre) == 0 and len(rows["1"].genre) == 2
+
+
+def test_dataset_tensors_are_writable_and_load_without_a_warning(tmp_path: Path) -> None:
+    """pandas 3: RecBole wrapped read-only ``Series.values`` in tensors, and torch printed a
+    'not writable' warning on every run (the stray stderr line CI caught after SIGTERM)."""
+    import warnings
+
+    from recbole.data import create_dataset, data_preparation
+
+    from recbole_spec.pipeline import build_config
+
+    write_feature_dataset(tmp_path, sequence=False)
+    config = build_config(
+        "BPRMF",
+        "nanfeat",
+        config_dict={
+            "data_path": str(tmp_path),
+            "checkpoint_dir": str(tmp_path / "saved"),
+            "load_col": {"inter": ["user_id", "item_id", "rating"]},
+            "state": "WARNING",
+        },
+    )
+    dataset = create_dataset(config)
+    raw_items = dataset.inter_feat["item_id"].to_numpy().copy()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=compat.READ_ONLY_WARNING)
+        train, _, _ = data_preparation(config, dataset)
+    items = dataset.inter_feat["item_id"]
+    assert sorted(items.tolist()) == sorted(raw_items.tolist())
+    items[0] = items[0]  # writable memory: no warning, no error
+    assert compat.series_values_are_read_only() == (int(pd.__version__.split(".")[0]) >= 3)
