@@ -10,6 +10,8 @@ Public API::
     effective_rank, stable_rank, singular_values, spectrum_report, alignment, uniformity
                                collapse diagnostics on plain tensors (any model's tables)
     embedding_tables(model)    the scoring tables of a plugin or RecBole model
+    load_data_and_model(file)  RecBole's (config, model, dataset, train, valid, test) from a
+                               checkpoint of recbole-spec or of RecBole in this process
 
 The names are imported on first use, so ``import recbole_spec.validation`` (or any light
 submodule) imports neither RecBole nor torch. RecBole is made ready for the plugin (compat shims,
@@ -52,6 +54,7 @@ _EXPORTS = {
         "recbole_spec.models",
     ),
     "run": "recbole_spec.pipeline",
+    "load_data_and_model": "recbole_spec.training.restore",
     "get_model": "recbole_spec.registry",
     "list_models": "recbole_spec.registry",
 }

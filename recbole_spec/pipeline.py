@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from recbole_spec.config import SpecConfig
-from recbole_spec.data_checks import cold_start_line
+from recbole_spec.data.checks import cold_start_line
 from recbole_spec.diagnostics.monitor import SpectrumMonitor
 from recbole_spec.training.checkpoint import (
     CheckpointError,

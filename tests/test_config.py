@@ -8,7 +8,7 @@ import recbole_spec.pipeline as pipeline
 from recbole_spec import get_model, list_models
 from recbole_spec.cli import main
 from recbole_spec.config import SpecConfig, parse_overrides
-from recbole_spec.dataset_roots import DatasetNotFoundError
+from recbole_spec.data.roots import DatasetNotFoundError
 from recbole_spec.registry import UnknownModelError
 from recbole_spec.validation import ConfigError
 

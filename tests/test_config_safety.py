@@ -16,7 +16,7 @@ import yaml
 import recbole_spec.pipeline as pipeline
 from recbole_spec.cli import main
 from recbole_spec.config import SpecConfig
-from recbole_spec.config_keys import known_keys
+from recbole_spec.config.keys import known_keys
 from recbole_spec.data_import import import_split
 from recbole_spec.paths import properties_dir
 from recbole_spec.validation import ConfigError
@@ -112,7 +112,7 @@ def test_issue12_every_key_the_package_reads_is_known() -> None:
 
 def test_issue12_a_stored_final_config_is_accepted_back(tiny_config: dict) -> None:
     """`spectrum` and `compare` rebuild a run from its stored final config: all keys known."""
-    from recbole_spec.restore import stored_overrides
+    from recbole_spec.training.restore import stored_overrides
 
     for model in ("DirectSpecPlus", "recbole.LightGCN"):
         stored = SpecConfig(model, "checker", config_dict=tiny_config).to_plain_dict()
@@ -264,8 +264,8 @@ def test_issue11_no_paper_settings_elsewhere(paper_root: Path) -> None:
 
 
 def test_paper_preset_table_names_known_datasets_and_shipped_presets() -> None:
+    from recbole_spec.config.presets import OTHER_SPLIT_PRESETS, PAPER_PRESETS, list_presets
     from recbole_spec.data_import.known import KNOWN_DATASETS
-    from recbole_spec.presets import OTHER_SPLIT_PRESETS, PAPER_PRESETS, list_presets
 
     for table in (PAPER_PRESETS, OTHER_SPLIT_PRESETS):
         for dataset, preset in table.items():

@@ -19,7 +19,7 @@ import yaml
 from recbole_spec import data_import as di
 from recbole_spec.commands import import_data
 from recbole_spec.config import SpecConfig
-from recbole_spec.data_checks import (
+from recbole_spec.data.checks import (
     AtomicFileError,
     cold_start_counts,
     cold_start_line,
@@ -319,7 +319,7 @@ def test_hand_edited_atomic_files_fail_before_loading(
 
 
 def test_cold_start_line_for_recbole_own_splits_has_no_import_hint() -> None:
-    from recbole_spec.data_checks import ColdStart
+    from recbole_spec.data.checks import ColdStart
 
     cold = split_cold_start(np.array([1]), np.array([10]), np.array([1]), np.array([11]))
     line = ColdStart(cold, cold).line("ml-100k", imported=False)

@@ -10,9 +10,9 @@ import torch
 import torch.nn.functional as F
 
 import recbole_spec
-from recbole_spec.checkpoint_spectra import spectrum_of_checkpoints
 from recbole_spec.cli import main
 from recbole_spec.commands.spectrum import format_spectrum_table
+from recbole_spec.diagnostics.checkpoints import spectrum_of_checkpoints
 from recbole_spec.diagnostics.report import collapse_report, pair_alignment
 from recbole_spec.diagnostics.spectrum import spectrum_report
 from recbole_spec.diagnostics.tables import (
@@ -22,8 +22,8 @@ from recbole_spec.diagnostics.tables import (
     interaction_pairs,
 )
 from recbole_spec.registry import get_model
-from recbole_spec.restore import model_reference
 from recbole_spec.training.checkpoint import CheckpointError
+from recbole_spec.training.restore import model_reference
 
 
 @pytest.fixture()

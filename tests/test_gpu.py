@@ -112,8 +112,8 @@ def test_cuda_checkpoint_reloads_on_cpu_with_the_same_scores_and_metrics(
     """Reload the CUDA run's best checkpoint onto the CPU, evaluate there: same test metrics."""
     # RecBole's Config writes gpu_id into CUDA_VISIBLE_DEVICES: put it back for later tests
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", os.environ.get("CUDA_VISIBLE_DEVICES", ""))
-    from recbole_spec.restore import restore_checkpoint
     from recbole_spec.training.checkpoint import load_checkpoint
+    from recbole_spec.training.restore import restore_checkpoint
     from recbole_spec.training.trainer import trainer_class
 
     state = load_checkpoint(cuda_run["checkpoint"], map_location="cpu")

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from recbole_spec.config import SpecConfig
+from recbole_spec.config.presets import list_presets
 from recbole_spec.paths import properties_dir
-from recbole_spec.presets import list_presets
 from recbole_spec.registry import list_models
 
 CHOICE_COMMENT = re.compile(r"^(\w+):.*#\s*\(str\)\s*([\w]+(?:\s*\|\s*[\w]+)+)")

@@ -1,6 +1,6 @@
 """Issue 22.7: RecBole's ``load_data_and_model`` contract for both kinds of checkpoints.
 
-:func:`recbole_spec.restore.load_data_and_model` returns RecBole's ``(config, model, dataset,
+:func:`recbole_spec.load_data_and_model` returns RecBole's ``(config, model, dataset,
 train_data, valid_data, test_data)`` for a recbole-spec checkpoint and for one RecBole's
 ``run_recbole`` wrote; RecBole's ``Trainer`` then reproduces the run's test metrics.
 """
@@ -16,8 +16,8 @@ import torch
 from recbole.trainer import Trainer
 
 from recbole_spec import run
-from recbole_spec.restore import load_data_and_model
 from recbole_spec.training.checkpoint import CheckpointError
+from recbole_spec.training.restore import load_data_and_model
 
 
 def _recbole_test(config, model, test_data) -> dict[str, float]:
@@ -60,3 +60,12 @@ def test_foreign_pickled_checkpoint_needs_the_opt_in(tmp_path: Path) -> None:
     torch.save({"config": Namespace(model="BPR"), "state_dict": {}}, foreign)
     with pytest.raises(CheckpointError, match="allow_recbole_pickle"):
         load_data_and_model(foreign)
+
+
+def test_the_loader_is_public() -> None:
+    """``from recbole_spec import load_data_and_model`` is the documented way in."""
+    import recbole_spec
+    from recbole_spec.training import restore
+
+    assert recbole_spec.load_data_and_model is restore.load_data_and_model
+    assert "load_data_and_model" in recbole_spec.__all__

@@ -11,7 +11,7 @@ import sys
 from typing import Any
 
 from recbole_spec import paths
-from recbole_spec.data_checks import COLD_START_POLICIES
+from recbole_spec.data.checks import COLD_START_POLICIES
 from recbole_spec.data_import.download import CACHE_FOLDER, MIRROR_ENV
 from recbole_spec.data_import.importer import PROTOCOLS, import_known, import_split
 from recbole_spec.data_import.known import KNOWN_DATASETS, SOURCE_ENV, UnregisteredDatasetError

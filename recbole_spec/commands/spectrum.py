@@ -1,7 +1,7 @@
 """``recbole-spec spectrum``: collapse diagnostics of saved checkpoints, as a table and a plot.
 
-The library behind it: :func:`recbole_spec.checkpoint_spectra.spectrum_of_checkpoints` (which
-restores each model through :mod:`recbole_spec.restore`).
+The library behind it: :func:`recbole_spec.diagnostics.checkpoints.spectrum_of_checkpoints` (which
+restores each model through :mod:`recbole_spec.training.restore`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ PASSTHROUGH = False
 
 def add_parser(subparsers: Any) -> None:
     """The ``spectrum`` subparser: checkpoints, ``--out``, ``--normalize``, the pickle opt-in."""
-    from recbole_spec.restore import RECBOLE_PICKLE_RISK
+    from recbole_spec.training.restore import RECBOLE_PICKLE_RISK
 
     parser = subparsers.add_parser(
         "spectrum",
@@ -43,7 +43,7 @@ def main(args: argparse.Namespace, overrides: list[str]) -> int:
     A missing or foreign checkpoint, or a model without embedding tables, is a
     :class:`~recbole_spec.validation.ConfigError` (one line, exit status 2).
     """
-    from recbole_spec.checkpoint_spectra import spectrum_of_checkpoints
+    from recbole_spec.diagnostics.checkpoints import spectrum_of_checkpoints
     from recbole_spec.diagnostics.tables import NoEmbeddingError
     from recbole_spec.training.checkpoint import CheckpointError
     from recbole_spec.validation import ConfigError
@@ -64,7 +64,7 @@ def main(args: argparse.Namespace, overrides: list[str]) -> int:
 
 def format_spectrum_table(rows: list[dict[str, Any]]) -> str:
     """The printed markdown table: floats to 4 decimals, absent metrics as ``n/a``."""
-    from recbole_spec.checkpoint_spectra import spectrum_table
+    from recbole_spec.diagnostics.checkpoints import spectrum_table
     from recbole_spec.reporting import markdown_table
 
     return markdown_table(spectrum_table(rows), decimals=4, missing="n/a")

@@ -8,7 +8,7 @@ calls (tests, Ray trials) are not affected by the host's command line; RecBole's
 parts it builds on have their own modules: :mod:`~recbole_spec.config.keys` (the keys a user may
 set), :mod:`~recbole_spec.config.presets` (named settings and the paper defaults),
 :mod:`~recbole_spec.config.files` (reading the user's files and overrides) and
-:mod:`recbole_spec.dataset_roots` (where atomic files are).
+:mod:`recbole_spec.data.roots` (where atomic files are).
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ from recbole_spec import registry
 from recbole_spec.config.files import parse_overrides, read_config_file
 from recbole_spec.config.keys import known_keys, yaml_keys
 from recbole_spec.config.layering import dataset_layers, model_layers
+from recbole_spec.config.plain import to_plain
 from recbole_spec.config.presets import choose_presets, preset_path
 from recbole_spec.config.recbole_setup import ensure_recbole
-from recbole_spec.dataset_roots import import_record, resolve_dataset_root
+from recbole_spec.data.roots import import_record, resolve_dataset_root
 from recbole_spec.paths import display_path, recbole_example_dir
-from recbole_spec.plain import to_plain
 from recbole_spec.training.stopping import check_stopping
 from recbole_spec.validation import ConfigError, check_number, check_positive, closest
 
@@ -41,7 +41,7 @@ class SpecConfig(Config):
     """RecBole configuration for plugin and built-in models, validated before data loading.
 
     Every key the user sets (``--key=value``, ``config_file_list``, ``config_dict``) must be
-    known to RecBole or the plugin (:func:`~recbole_spec.config_keys.known_keys`); a misspelled
+    known to RecBole or the plugin (:func:`~recbole_spec.config.keys.known_keys`); a misspelled
     key stops the run with a suggestion instead of being ignored.
 
     A model that declares ``paper_presets`` (DirectSpecPlus, DirectSpec) runs, on a
@@ -225,7 +225,7 @@ class SpecConfig(Config):
         folder = Path(self.final_config_dict["data_path"])
         if folder.resolve().is_relative_to(recbole_example_dir().resolve()):
             return
-        from recbole_spec.data_checks import check_atomic_files
+        from recbole_spec.data.checks import check_atomic_files
 
         splits = self.final_config_dict.get("benchmark_filename")
         fields = [self.final_config_dict.get(k) for k in ("USER_ID_FIELD", "ITEM_ID_FIELD")]

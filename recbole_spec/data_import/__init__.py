@@ -39,7 +39,7 @@ Policies (also recorded in the YAML):
   are counted (summary and YAML record ``cold_start``) and, by default, kept: RecBole's
   behaviour, under which they are scored with embeddings no positive pair trained.
   ``cold_start="drop"`` (``--cold-start=drop``) removes them from valid and test. The run prints
-  the same counts at its start (:mod:`recbole_spec.data_checks`).
+  the same counts at its start (:mod:`recbole_spec.data.checks`).
 * Names: a name under which RecBole ships data or settings (``ml-100k``, ``sample``; see
   :func:`~recbole_spec.data_import.recbole_names.recbole_bundled_datasets`) is refused, because
   every run would use RecBole's copy. A name RecBole can download (``yelp``, ``ml-1m``) is

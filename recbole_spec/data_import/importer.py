@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from recbole_spec import paths
-from recbole_spec.data_checks import COLD_START_POLICIES
+from recbole_spec.data.checks import COLD_START_POLICIES
 from recbole_spec.data_import import writer
 from recbole_spec.data_import.download import fetch_known
 from recbole_spec.data_import.errors import PathLike

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from recbole_spec.data_checks import ColdStart
+from recbole_spec.data.checks import ColdStart
 from recbole_spec.data_import.splits import SPLITS
 
 

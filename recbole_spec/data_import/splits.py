@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from recbole_spec.data_checks import ColdStart, cold_mask, split_cold_start
+from recbole_spec.data.checks import ColdStart, cold_mask, split_cold_start
 from recbole_spec.data_import.readers import InteractionPairs, LoadedSource
 
 SPLITS = ("train", "valid", "test")

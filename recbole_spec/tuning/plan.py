@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from recbole_spec.plain import to_plain
+from recbole_spec.config.plain import to_plain
 from recbole_spec.tuning.space import (
     ParamSpec,
     check_space,

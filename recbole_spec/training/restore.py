@@ -33,9 +33,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from recbole_spec.config.plain import to_plain
 from recbole_spec.diagnostics.tables import NoEmbeddingError, no_embedding_reason
 from recbole_spec.pipeline import build_config, build_model, load_data
-from recbole_spec.plain import to_plain
 from recbole_spec.registry import RECBOLE_PREFIX, get_model, is_plugin_model
 from recbole_spec.training.checkpoint import CheckpointError, load_checkpoint
 

@@ -1,7 +1,7 @@
 """Collapse diagnostics and singular-value spectra of saved checkpoints (``recbole-spec spectrum``).
 
 Each checkpoint's model is rebuilt with its test split
-(:func:`~recbole_spec.restore.restore_checkpoint`); the scoring tables come from
+(:func:`~recbole_spec.training.restore.restore_checkpoint`); the scoring tables come from
 :func:`~recbole_spec.diagnostics.tables.embedding_tables`, the metrics from
 :func:`~recbole_spec.diagnostics.report.collapse_report` (alignment on the test split), and the
 plot from :func:`~recbole_spec.diagnostics.plots.plot_spectra`.
@@ -20,7 +20,7 @@ from recbole_spec.diagnostics.plots import plot_spectra
 from recbole_spec.diagnostics.report import HEADLINE_KEYS, model_report
 from recbole_spec.diagnostics.tables import NoEmbeddingError, no_embedding_reason
 from recbole_spec.registry import get_model
-from recbole_spec.restore import load_any_checkpoint, model_reference, restore_checkpoint
+from recbole_spec.training.restore import load_any_checkpoint, model_reference, restore_checkpoint
 
 
 def spectrum_of_checkpoints(
@@ -41,8 +41,8 @@ def spectrum_of_checkpoints(
         normalize: plot the spectra of row-normalised tables instead of the raw ones (the
             metrics hold both variants either way) (default: ``False``).
         allow_recbole_pickle: also read checkpoints written by RecBole's own trainer
-            (:func:`~recbole_spec.restore.load_recbole_checkpoint`; see
-            :data:`~recbole_spec.restore.RECBOLE_PICKLE_RISK`) (default: ``False``).
+            (:func:`~recbole_spec.training.restore.load_recbole_checkpoint`; see
+            :data:`~recbole_spec.training.restore.RECBOLE_PICKLE_RISK`) (default: ``False``).
 
     Returns:
         One dict per checkpoint: ``checkpoint``, ``model``, ``dataset``, ``epoch``, ``label``
