@@ -293,3 +293,20 @@ def test_cli_study_on_ml100k_with_ray(tmp_path: Path, ray_root: Path) -> None:
     rows = {r["model"]: r for r in _rows(out / "results.csv")}
     assert rows["BPR"]["status"] == rows["BPRMF"]["status"] == "ok"
     assert json.loads((out / "tuned" / "BPR.json").read_text())["trials"] == 2
+
+
+def test_trial_resources_reach_every_search(tmp_path: Path, data_root: Path) -> None:
+    """``--cpus-per-trial=1`` (one torch thread per trial on a busy machine) and fractional
+    GPUs reach each model's search, as with ``tune``."""
+    plan = plan_study(
+        ["BPRMF", "DirectSpecPlus"],
+        "checker",
+        trials=2,
+        seeds=[1],
+        out_dir=tmp_path / "s",
+        config_dict=tiny(data_root),
+        cpus_per_trial=1,
+        gpus_per_trial=0.25,
+        backend=BudgetBackend(),
+    )
+    assert {(s.cpus_per_trial, s.gpus_per_trial) for s in plan.searches.values()} == {(1, 0.25)}

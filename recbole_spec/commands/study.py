@@ -56,6 +56,20 @@ def add_parser(subparsers: Any) -> None:
         default=None,
         help="trials at once (default: as many as the CPUs allow)",
     )
+    parser.add_argument(
+        "--cpus-per-trial",
+        "--cpus_per_trial",
+        type=float,
+        default=None,
+        help="CPUs (and torch threads) per trial (default: CPUs / max-concurrent, or 1)",
+    )
+    parser.add_argument(
+        "--gpus-per-trial",
+        "--gpus_per_trial",
+        type=float,
+        default=None,
+        help="GPUs per trial, fractions allowed: 0.25 packs four trials on one GPU",
+    )
     parser.add_argument("--config_files", default="", help="YAML files for every run")
 
 
@@ -85,6 +99,8 @@ def main(args: argparse.Namespace, overrides: list[str]) -> int:
         config_file_list=split_names(args.config_files),
         overrides=list(overrides),
         max_concurrent=args.max_concurrent,
+        cpus_per_trial=args.cpus_per_trial,
+        gpus_per_trial=args.gpus_per_trial,
     )
     try:
         outcome = study(plan)

@@ -141,6 +141,8 @@ def plan_study(
     config_dict: dict[str, Any] | None = None,
     overrides: Sequence[str] = (),
     max_concurrent: int | None = None,
+    cpus_per_trial: float | None = None,
+    gpus_per_trial: float | None = None,
     backend: Any = None,
 ) -> StudyPlan:
     """Resolve and check every entry, space, budget and setting before anything trains.
@@ -180,8 +182,9 @@ def plan_study(
                 f"of trials, so pass a multiple of {points}"
             )
         tune_dir = out / TUNE_DIR / entry.label
+        resources = {"cpus_per_trial": cpus_per_trial, "gpus_per_trial": gpus_per_trial}
         plan.searches[entry.label] = _search(
-            entry, plan, tune_dir, trials // points, max_concurrent, backend
+            entry, plan, tune_dir, trials // points, max_concurrent, resources, backend
         )
     return plan
 
@@ -192,6 +195,7 @@ def _search(
     tune_dir: Path,
     num_samples: int,
     max_concurrent: int | None,
+    resources: Mapping[str, float | None],
     backend: Any,
 ) -> SearchPlan:
     """The entry's search, resumed when its folder holds one (a killed study)."""
@@ -212,6 +216,7 @@ def _search(
         time_budget_s=plan.time_budget_s,
         max_concurrent=max_concurrent,
         resume=resume,
+        **resources,
         config_file_list=plan.config_files,
         config_dict=plan.config_dict,
         overrides=plan.overrides,
