@@ -129,10 +129,12 @@ PYEOF
     for paper in $PAPER_DATASETS; do
         [ -f "$RECBOLE_SPEC_DATA_HOME/$paper/$paper.train.inter" ] || [ "$paper" = ml-100k ] \
             || { SUMMARY+=("skip  0s  $paper epochs (not prepared)"); continue; }
+        local preset=directspec_$paper  # the dataset's paper preset; ml-100k borrows CiteULike's
+        [ "$paper" = ml-100k ] && preset=directspec_citeulike
         for graph in False True; do
             step "DirectSpecPlus paper protocol on $paper, cuda_graph=$graph" "$EPOCH_LIMIT" \
                 "$PY" -m recbole_spec run --model=DirectSpecPlus --dataset="$paper" \
-                --preset=directspec_citeulike --epochs=3 --eval_step=3 --cuda_graph="$graph" \
+                --preset="$preset" --epochs=3 --eval_step=3 --cuda_graph="$graph" \
                 --console_interval=0 --gpu_id="$GPU_ID" --checkpoint_dir=/tmp/recbole_spec_gpu_check
         done
     done

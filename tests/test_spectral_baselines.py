@@ -248,3 +248,23 @@ def test_models_are_plugin_models_with_the_training_free_trainer() -> None:
     assert {"GFCF", "BSPM"} <= set(list_models())
     assert get_model("gfcf") is GFCF and get_model("bspm") is BSPM
     assert trainer_class({}, GFCF) is TrainingFreeTrainer
+
+
+def test_filters_on_sparse_signals_equal_the_full_products(monkeypatch) -> None:
+    """Interaction rows take the support path (only their non-zero rows are read); the scores
+    equal the full products, and dense states (BSPM's ODE) keep the full products."""
+    from recbole_spec.spectral import lowpass
+
+    users, items = zip(*random_pairs(n_users=60, n_items=200, per_user=4), strict=True)
+    r = sp.csr_matrix((np.ones(len(users)), (users, items)), shape=(60, 200))
+    norm = lowpass.normalize_interactions(r)
+    vectors = lowpass.top_right_singular_vectors(norm.matrix, 8, seed=1)
+    filters = lowpass.LinearFilter(norm), lowpass.IdealLowPassFilter(norm, vectors)
+    sparse = lowpass.interaction_signals(r.astype(np.float32), np.arange(10, 20))
+    dense = torch.rand(200, 10)
+    assert lowpass.signal_support(sparse) is not None and lowpass.signal_support(dense) is None
+    fast = [f(sparse) for f in filters]
+    monkeypatch.setattr(lowpass, "SPARSE_BELOW", 0.0)  # always the full products
+    assert lowpass.signal_support(sparse) is None
+    for f, got in zip(filters, fast, strict=True):
+        torch.testing.assert_close(got, f(sparse), rtol=1e-5, atol=1e-7)
