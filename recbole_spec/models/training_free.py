@@ -10,6 +10,8 @@ item-item matrix is ever built.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import time
 from typing import Any
 
@@ -27,6 +29,30 @@ from recbole_spec.spectral.lowpass import (
 )
 from recbole_spec.training.trainer import TrainingFreeTrainer
 from recbole_spec.validation import ConfigError
+
+M_MMAP_THRESHOLD = -3
+"""glibc's ``mallopt`` parameter number for the mmap threshold."""
+
+MMAP_THRESHOLD_BYTES = 1 << 20
+"""Allocations at or above this size are mmapped (and returned to the system when freed)."""
+
+
+def fix_mmap_threshold(threshold: int = MMAP_THRESHOLD_BYTES) -> bool:
+    """Pin glibc's mmap threshold, so that the per-block score arrays stop fragmenting the heap.
+
+    glibc raises its mmap threshold each time a large mmapped block is freed (up to 32 MB on
+    64-bit), after which the filters' per-block temporaries (several MB, freed every block) come
+    from the heap and fragment it: on Gowalla the resident size grew by 1.3 MB per scored block,
+    from 0.8 GB to 3.6 GB over validation and test. An explicit threshold turns that adaptation
+    off (measured flat at 0.81 GB over 300 blocks). Process-wide; a no-op returning ``False``
+    where the C library is not glibc.
+    """
+    name = ctypes.util.find_library("c")
+    try:
+        mallopt = ctypes.CDLL(name).mallopt
+    except (OSError, AttributeError, TypeError):
+        return False
+    return bool(mallopt(M_MMAP_THRESHOLD, int(threshold)))
 
 
 class TrainingFreeRecommender(GeneralRecommender):
@@ -47,6 +73,7 @@ class TrainingFreeRecommender(GeneralRecommender):
     def __init__(self, config: Any, dataset: Any) -> None:
         super().__init__(config, dataset)
         self.dummy_param = nn.Parameter(torch.zeros(1))
+        fix_mmap_threshold()
         start = time.perf_counter()
         self.interactions = dataset.inter_matrix(form="csr").astype(np.float32)
         self.norm = normalize_interactions(self.interactions)
