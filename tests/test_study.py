@@ -310,3 +310,28 @@ def test_trial_resources_reach_every_search(tmp_path: Path, data_root: Path) -> 
         backend=BudgetBackend(),
     )
     assert {(s.cpus_per_trial, s.gpus_per_trial) for s in plan.searches.values()} == {(1, 0.25)}
+
+
+@pytest.mark.parametrize(
+    "text", ["{not json", "[1, 2]", '{"model": "BPRMF"}'], ids=["garbled", "a list", "no seed"]
+)
+def test_a_hand_edited_ledger_line_is_one_line_error(tmp_path: Path, text: str) -> None:
+    """Issue 22: a corrupted or hand-edited ledger names the file and line, never a traceback."""
+    from recbole_spec.validation import ConfigError
+
+    (tmp_path / "ledger.jsonl").write_text('{"model": "BPRMF", "seed": 1}\n' + text + "\n")
+    with pytest.raises(ConfigError, match=r"ledger\.jsonl line 2"):
+        Ledger(tmp_path)
+
+
+@pytest.mark.parametrize("text", ["", "{oops", "[]"], ids=["empty", "garbled", "a list"])
+def test_a_damaged_study_json_is_one_line_error(
+    tmp_path: Path, data_root: Path, text: str
+) -> None:
+    from recbole_spec.validation import ConfigError
+
+    common = {"seeds": [1], "config_dict": tiny(data_root), "backend": BudgetBackend()}
+    plan_study(["BPRMF"], "checker", trials=2, out_dir=tmp_path / "s", **common)
+    (tmp_path / "s" / "study.json").write_text(text)
+    with pytest.raises(ConfigError, match=r"study\.json cannot be read"):
+        plan_study(["BPRMF"], "checker", trials=2, out_dir=tmp_path / "s", **common)

@@ -30,12 +30,18 @@ class Ledger:
                 if not line.strip():
                     continue
                 try:
-                    self.entries.append(json.loads(line))
+                    entry = json.loads(line)
                 except json.JSONDecodeError as err:
                     raise ConfigError(
                         f"study: {self.path} line {number} is not JSON ({err}); restore it or "
                         "choose another --out"
                     ) from None
+                if not isinstance(entry, dict) or not {"model", "seed"} <= entry.keys():
+                    raise ConfigError(
+                        f"study: {self.path} line {number} is not a test evaluation (a JSON "
+                        "object with 'model' and 'seed'); restore it or choose another --out"
+                    )
+                self.entries.append(entry)
 
     def get(self, model: str, seed: int) -> dict[str, Any] | None:
         """The entry of ``(model, seed)``, or None when its test split was never evaluated."""

@@ -230,7 +230,17 @@ def _check_out(plan: StudyPlan) -> None:
     path = plan.out_dir / STUDY_JSON
     now = json.loads(json.dumps(plan.identity(), default=str))
     if path.exists():
-        saved = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            saved, reason = None, str(err)
+        else:
+            reason = f"a {type(saved).__name__}, not the study's settings"
+        if not isinstance(saved, dict):
+            raise ConfigError(
+                f"study: {path} cannot be read ({reason}); it records which study this folder "
+                "holds: restore it, or choose another --out"
+            )
         diff = sorted(k for k in now if saved.get(k) != now[k])
         if diff:
             raise ConfigError(
