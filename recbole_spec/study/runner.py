@@ -189,6 +189,7 @@ def study(
                         )
                     )
                 except (KeyboardInterrupt, RunInterrupted):
+                    _write_partial(plan, selected, records, per_user, failures, echo)
                     raise
                 except Exception as err:
                     failures[entry.label] = _reason(f"retraining seed {seed}", err, plan.out_dir)
@@ -203,6 +204,27 @@ def study(
     finally:
         os.chdir(previous)
     return _write(plan, selected, records, per_user, failures)
+
+
+INTERRUPTED = "not tested yet (the study was interrupted); rerun the same command to resume"
+
+
+def _write_partial(
+    plan: StudyPlan,
+    selected: dict[str, dict],
+    records: dict[str, list[dict[str, Any]]],
+    per_user: dict[str, list[dict]],
+    failures: dict[str, str],
+    echo: Callable[[str], None],
+) -> None:
+    """On an interruption during retraining: the tables of the models tested so far.
+
+    Every model not finished gets a row saying it is not tested yet (or why it failed); the
+    ledger and the run records are untouched, so the rerun resumes and rewrites the tables.
+    """
+    pending = {e.label: INTERRUPTED for e in plan.entries if e.label not in records}
+    outcome = _write(plan, selected, records, per_user, {**pending, **failures})
+    echo("partial results (models tested so far): " + str(outcome.files["md"]))
 
 
 def _write(
