@@ -37,3 +37,21 @@ def test_trial_diverging_before_its_first_evaluation_is_reported_as_diverged(
     markdown = (plan.out_dir / "trials.md").read_text()
     assert "| diverged |" in markdown and "epoch 0" in markdown
     assert "diverged" in outcome.summary()
+
+
+def test_ctrl_c_interrupts_again_after_a_search() -> None:
+    """Ray Tune leaves its own SIGINT handler installed after a search, which swallowed Ctrl-C
+    during a study's retrainings ('Stop signal received ... ending Ray Tune run' and training
+    went on); stopping the backend restores the handler from before Ray."""
+    import signal
+
+    from recbole_spec.tuning import ray_backend
+
+    before = signal.getsignal(signal.SIGINT)
+    ray_backend._shutdown_on_signals()
+    try:
+        signal.signal(signal.SIGINT, lambda signum, frame: None)  # what Ray Tune installs
+    finally:
+        ray_backend._restore_signals()
+    assert signal.getsignal(signal.SIGINT) is before
+    assert signal.getsignal(signal.SIGTERM) is not ray_backend._as_interrupt

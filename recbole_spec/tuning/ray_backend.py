@@ -313,6 +313,9 @@ def _shutdown_on_signals() -> None:
     """
     if threading.current_thread() is not threading.main_thread():
         return
+    # Ray Tune replaces the SIGINT handler during a search and leaves its own installed; keep
+    # the one before Ray, so Ctrl-C after the search (a study's retrainings) interrupts again.
+    _saved_handlers.setdefault(signal.SIGINT, signal.getsignal(signal.SIGINT))
     for signum in _STOP_SIGNALS:
         if signum not in _saved_handlers:
             _saved_handlers[signum] = signal.getsignal(signum)
