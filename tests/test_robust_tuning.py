@@ -40,18 +40,20 @@ def test_trial_diverging_before_its_first_evaluation_is_reported_as_diverged(
 
 
 def test_ctrl_c_interrupts_again_after_a_search() -> None:
-    """Ray Tune leaves its own SIGINT handler installed after a search, which swallowed Ctrl-C
-    during a study's retrainings ('Stop signal received ... ending Ray Tune run' and training
-    went on); stopping the backend restores the handler from before Ray."""
+    """Ray Tune leaves its own SIGINT handler installed after a search, and ray.init a SIGTERM
+    handler calling sys.exit: a study's retrainings then swallowed Ctrl-C ('Stop signal
+    received ... ending Ray Tune run', training went on) and died silently on SIGTERM. Stopping
+    the backend restores the handlers from before Ray."""
     import signal
 
     from recbole_spec.tuning import ray_backend
 
-    before = signal.getsignal(signal.SIGINT)
-    ray_backend._shutdown_on_signals()
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    ray_backend._save_signals()  # what RayBackend.start does before ray.init
     try:
+        signal.signal(signal.SIGTERM, lambda signum, frame: None)  # what ray.init installs
+        ray_backend._shutdown_on_signals()
         signal.signal(signal.SIGINT, lambda signum, frame: None)  # what Ray Tune installs
     finally:
         ray_backend._restore_signals()
-    assert signal.getsignal(signal.SIGINT) is before
-    assert signal.getsignal(signal.SIGTERM) is not ray_backend._as_interrupt
+    assert {sig: signal.getsignal(sig) for sig in before} == before

@@ -66,6 +66,7 @@ class RayBackend:
         os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "2")
         if ray.is_initialized():
             return False
+        _save_signals()  # before ray.init, which installs its own SIGTERM handler (sys.exit)
         if address:
             ray.init(address=address, log_to_driver=False)
         else:
@@ -313,14 +314,23 @@ def _shutdown_on_signals() -> None:
     """
     if threading.current_thread() is not threading.main_thread():
         return
-    # Ray Tune replaces the SIGINT handler during a search and leaves its own installed; keep
-    # the one before Ray, so Ctrl-C after the search (a study's retrainings) interrupts again.
-    _saved_handlers.setdefault(signal.SIGINT, signal.getsignal(signal.SIGINT))
+    _save_signals()
     for signum in _STOP_SIGNALS:
-        if signum not in _saved_handlers:
-            _saved_handlers[signum] = signal.getsignal(signum)
-            signal.signal(signum, _as_interrupt)
+        signal.signal(signum, _as_interrupt)
     atexit.register(ray.shutdown)
+
+
+def _save_signals() -> None:
+    """Keep the SIGINT/SIGTERM/SIGHUP handlers from before Ray, for :func:`_restore_signals`.
+
+    ``ray.init`` installs a SIGTERM handler that calls ``sys.exit`` and Ray Tune leaves its own
+    SIGINT handler after a search; both stayed after ``ray.shutdown``, so a study's retrainings
+    ignored Ctrl-C and died silently on SIGTERM (no partial tables, no resume line).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signum in (signal.SIGINT, *_STOP_SIGNALS):
+        _saved_handlers.setdefault(signum, signal.getsignal(signum))
 
 
 _REAPER = r"""
