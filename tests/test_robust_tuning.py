@@ -57,3 +57,19 @@ def test_ctrl_c_interrupts_again_after_a_search() -> None:
     finally:
         ray_backend._restore_signals()
     assert {sig: signal.getsignal(sig) for sig in before} == before
+
+
+def test_importing_the_ray_backend_keeps_the_sigterm_handler() -> None:
+    """``import ray`` installs a SIGTERM handler calling sys.exit, which replaced the command
+    line's (one line + resume command, exit 143) for the rest of the process."""
+    import subprocess
+    import sys
+
+    code = (
+        "import signal\n"
+        "def mine(signum, frame): pass\n"
+        "signal.signal(signal.SIGTERM, mine)\n"
+        "import recbole_spec.tuning.ray_backend\n"
+        "assert signal.getsignal(signal.SIGTERM) is mine, signal.getsignal(signal.SIGTERM)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

@@ -19,11 +19,19 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import ray
-from ray import tune
+_HANDLED = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n))
+_BEFORE_RAY = {signum: signal.getsignal(signum) for signum in _HANDLED}
 
-from recbole_spec.tuning.space import ParamSpec
-from recbole_spec.tuning.trial import EXPERIMENT, TrialRecord, TrialTask, run_trial
+import ray  # noqa: E402 - importing ray installs a SIGTERM handler that calls sys.exit
+from ray import tune  # noqa: E402
+
+if threading.current_thread() is threading.main_thread():  # importing changes nothing
+    for _signum, _handler in _BEFORE_RAY.items():
+        if _handler is not None:
+            signal.signal(_signum, _handler)
+
+from recbole_spec.tuning.space import ParamSpec  # noqa: E402
+from recbole_spec.tuning.trial import EXPERIMENT, TrialRecord, TrialTask, run_trial  # noqa: E402
 
 if TYPE_CHECKING:
     from recbole_spec.tuning.plan import SearchPlan
@@ -323,13 +331,14 @@ def _shutdown_on_signals() -> None:
 def _save_signals() -> None:
     """Keep the SIGINT/SIGTERM/SIGHUP handlers from before Ray, for :func:`_restore_signals`.
 
-    ``ray.init`` installs a SIGTERM handler that calls ``sys.exit`` and Ray Tune leaves its own
-    SIGINT handler after a search; both stayed after ``ray.shutdown``, so a study's retrainings
-    ignored Ctrl-C and died silently on SIGTERM (no partial tables, no resume line).
+    ``import ray`` installs a SIGTERM handler that calls ``sys.exit`` (undone at this module's
+    import) and Ray Tune leaves its own SIGINT handler after a search; both stayed after
+    ``ray.shutdown``, so a study's retrainings ignored Ctrl-C and died silently on SIGTERM (no
+    partial tables, no resume line).
     """
     if threading.current_thread() is not threading.main_thread():
         return
-    for signum in (signal.SIGINT, *_STOP_SIGNALS):
+    for signum in _HANDLED:
         _saved_handlers.setdefault(signum, signal.getsignal(signum))
 
 
