@@ -102,11 +102,21 @@ def main(args: argparse.Namespace, overrides: list[str]) -> int:
         cpus_per_trial=args.cpus_per_trial,
         gpus_per_trial=args.gpus_per_trial,
     )
+    from recbole_spec.pipeline import RunInterrupted
+
     try:
         outcome = study(plan)
     except StudyUnfinished as err:
         print(f"recbole-spec study: {err}", file=sys.stderr)
         return 1
+    except RunInterrupted as err:  # during a retraining: its run restarts, the rest is kept
+        how = "terminated (SIGTERM)" if err.signal_name == "SIGTERM" else "interrupted"
+        print(
+            f"recbole-spec study: {how}; every finished search and test evaluation is kept in "
+            f"{plan.out_dir}; rerun the same command to resume",
+            file=sys.stderr,
+        )
+        return err.exit_code
     print(outcome.files["md"].read_text(encoding="utf-8"))
     print("written: " + ", ".join(str(p) for p in outcome.files.values()))
     return 1 if len(outcome.failed) == len(plan.entries) else 0
