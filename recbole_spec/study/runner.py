@@ -189,7 +189,10 @@ def study(
                         )
                     )
                 except (KeyboardInterrupt, RunInterrupted):
-                    _write_partial(plan, selected, records, per_user, failures, echo)
+                    try:
+                        _write_partial(plan, selected, records, per_user, failures, echo)
+                    except Exception as err:  # never hide the interruption behind it
+                        echo(f"partial results not written ({type(err).__name__}: {err})")
                     raise
                 except Exception as err:
                     failures[entry.label] = _reason(f"retraining seed {seed}", err, plan.out_dir)
