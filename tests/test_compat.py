@@ -49,6 +49,22 @@ def write_feature_dataset(root: Path, sequence: bool) -> None:
     (folder / "nanfeat.item").write_text("\n".join(items) + "\n")
 
 
+def feature_config(root: Path, load_col: dict) -> object:
+    """BPRMF's configuration on the ``nanfeat`` files under ``root``, loading ``load_col``."""
+    from recbole_spec.pipeline import build_config
+
+    return build_config(
+        "BPRMF",
+        "nanfeat",
+        config_dict={
+            "data_path": str(root),
+            "checkpoint_dir": str(root / "saved"),
+            "load_col": load_col,
+            "state": "WARNING",
+        },
+    )
+
+
 def test_chained_inplace_fill_detection_matches_pandas() -> None:
     major = int(pd.__version__.split(".")[0])
     if major >= 3:  # Copy-on-Write is the only mode
@@ -65,20 +81,12 @@ def test_missing_feature_values_are_imputed_as_recbole_intends(
     feature columns, and a ``token_seq`` field failed (``Series.agg(len)``, NaN cells)."""
     from recbole.data import create_dataset
 
-    from recbole_spec.pipeline import build_config
-
     write_feature_dataset(tmp_path, sequence)
-    config = build_config(
-        "BPRMF",
-        "nanfeat",
-        config_dict={
-            "data_path": str(tmp_path),
-            "checkpoint_dir": str(tmp_path / "saved"),
-            "load_col": {
-                "inter": ["user_id", "item_id", "rating"],
-                "item": ["item_id", "price", "brand"] + (["genre"] if sequence else []),
-            },
-            "state": "WARNING",
+    config = feature_config(
+        tmp_path,
+        {
+            "inter": ["user_id", "item_id", "rating"],
+            "item": ["item_id", "price", "brand"] + (["genre"] if sequence else []),
         },
     )
     raw_inter = pd.read_csv(tmp_path / "nanfeat" / "nanfeat.inter", sep="\t")
@@ -112,19 +120,8 @@ def test_dataset_tensors_are_writable_and_load_without_a_warning(tmp_path: Path)
 
     from recbole.data import create_dataset, data_preparation
 
-    from recbole_spec.pipeline import build_config
-
     write_feature_dataset(tmp_path, sequence=False)
-    config = build_config(
-        "BPRMF",
-        "nanfeat",
-        config_dict={
-            "data_path": str(tmp_path),
-            "checkpoint_dir": str(tmp_path / "saved"),
-            "load_col": {"inter": ["user_id", "item_id", "rating"]},
-            "state": "WARNING",
-        },
-    )
+    config = feature_config(tmp_path, {"inter": ["user_id", "item_id", "rating"]})
     dataset = create_dataset(config)
     raw_items = dataset.inter_feat["item_id"].to_numpy().copy()
     with warnings.catch_warnings():
