@@ -184,6 +184,63 @@ def test_retraining_failure_is_a_row(tmp_path: Path, data_root: Path) -> None:
     assert rows["DirectSpecPlus"]["role"] == "reference"  # no baseline left: the best overall
 
 
+def test_retune_searches_one_entry_again_on_the_record(tmp_path: Path, data_root: Path) -> None:
+    from recbole_spec.validation import ConfigError
+
+    backend = BudgetBackend()
+    _run(tmp_path, data_root, "out", Counter(), backend)
+    out = tmp_path / "out"
+    before = Ledger(out).entries
+    changed = tmp_path / "bprmf2.yaml"
+    changed.write_text("learning_rate: {type: choice, values: [0.002, 0.02]}\n")
+
+    def rerun(counter: Counter, retune: tuple[str, ...] = ()) -> Any:
+        plan = plan_study(
+            ["DirectSpecPlus", "BPRMF"],
+            "checker",
+            trials=2,
+            seeds=[1, 2],
+            out_dir=out,
+            spaces={"DirectSpecPlus": str(tmp_path / "dsp.yaml"), "BPRMF": str(changed)},
+            config_dict=tiny(data_root),
+            backend=backend,
+            retune=retune,
+        )
+        with pytest.MonkeyPatch.context() as mp:
+            mp.chdir(tmp_path)
+            mp.setattr(pipeline, "run", counter.run)
+            return plan, study(plan, backend, echo=lambda _: None)
+
+    with pytest.raises(ConfigError, match=r"other entries \(a changed space: --retune=<entry>\)"):
+        rerun(Counter())
+    with pytest.raises(ConfigError, match="--retune names"):
+        rerun(Counter(), ("BPR",))
+    counter = Counter()
+    plan, _ = rerun(counter, ("BPRMF",))
+    assert plan.retuned == {"BPRMF": 2}
+    assert counter.tested == ["BPRMF", "BPRMF"]  # DirectSpecPlus's tests are kept, not redone
+    lines = (out / "ledger.discarded.jsonl").read_text().splitlines()
+    discarded = [json.loads(line) for line in lines]
+    assert [(e["model"], e["seed"]) for e in discarded] == [("BPRMF", 1), ("BPRMF", 2)]
+    assert all(e["discarded"] for e in discarded)
+    assert Ledger(out).count() == {(m, s): 1 for m in ("DirectSpecPlus", "BPRMF") for s in (1, 2)}
+    kept = [e for e in Ledger(out).entries if e["model"] == "DirectSpecPlus"]
+    assert kept == [e for e in before if e["model"] == "DirectSpecPlus"]
+    saved = json.loads((out / "study.json").read_text())
+    assert saved["retuned"][0]["label"] == "BPRMF" and saved["retuned"][0]["discarded_tests"] == 2
+    bprmf = next(e for e in saved["entries"] if e["label"] == "BPRMF")
+    assert bprmf["space"]["learning_rate"]["values"] == [0.002, 0.02]
+    selected = json.loads((out / "tuned" / "BPRMF.json").read_text())
+    assert selected["params"]["learning_rate"] in (0.002, 0.02)
+    assert (
+        "retuned after its space changed: BPRMF (2 earlier test evaluations discarded)"
+        in (out / "results.md").read_text()
+    )
+    again = Counter()
+    rerun(again)  # the same command without --retune resumes: nothing left to run
+    assert again.runs == 0
+
+
 def test_wilcoxon_matches_scipy_on_planted_per_user_metrics() -> None:
     rng = np.random.default_rng(0)
     users = np.arange(1, 51)
@@ -330,9 +387,7 @@ def test_a_hand_edited_ledger_line_is_one_line_error(tmp_path: Path, text: str) 
 
 
 @pytest.mark.parametrize("text", ["", "{oops", "[]"], ids=["empty", "garbled", "a list"])
-def test_a_damaged_study_json_is_one_line_error(
-    tmp_path: Path, data_root: Path, text: str
-) -> None:
+def test_a_damaged_study_json_is_one_line_error(tmp_path: Path, data_root: Path, text: str) -> None:
     from recbole_spec.validation import ConfigError
 
     common = {"seeds": [1], "config_dict": tiny(data_root), "backend": BudgetBackend()}

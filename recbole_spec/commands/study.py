@@ -71,6 +71,12 @@ def add_parser(subparsers: Any) -> None:
         help="GPUs per trial, fractions allowed: 0.25 packs four trials on one GPU",
     )
     parser.add_argument("--config_files", default="", help="YAML files for every run")
+    parser.add_argument(
+        "--retune",
+        default="",
+        help="entries of this study to search again after their space changed; their earlier "
+        "test evaluations move to ledger.discarded.jsonl and the tables name them",
+    )
 
 
 def main(args: argparse.Namespace, overrides: list[str]) -> int:
@@ -101,7 +107,15 @@ def main(args: argparse.Namespace, overrides: list[str]) -> int:
         max_concurrent=args.max_concurrent,
         cpus_per_trial=args.cpus_per_trial,
         gpus_per_trial=args.gpus_per_trial,
+        retune=split_names(args.retune),
     )
+    for label, discarded in plan.retuned.items():
+        print(
+            f"recbole-spec study: {label}: earlier search and results discarded ({discarded} "
+            "test evaluations kept in ledger.discarded.jsonl); if this run is interrupted, "
+            "resume it without --retune",
+            file=sys.stderr,
+        )
     from recbole_spec.pipeline import RunInterrupted
 
     try:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from recbole_spec.atomic import write_text_atomic
+from recbole_spec.study.retune import discard_entry, record_retune
 from recbole_spec.tuning import SearchPlan, default_space_file, load_space, plan_search
 from recbole_spec.validation import ConfigError
 
@@ -56,6 +57,8 @@ class StudyPlan:
     config_files: list[str]
     config_dict: dict[str, Any]
     searches: dict[str, SearchPlan] = field(default_factory=dict)
+    retuned: dict[str, int] = field(default_factory=dict)
+    """Entries retuned by this plan (``retune``), each with its discarded test evaluations."""
 
     def identity(self) -> dict[str, Any]:
         """What a rerun must share with the original study (``study.json``)."""
@@ -144,8 +147,13 @@ def plan_study(
     cpus_per_trial: float | None = None,
     gpus_per_trial: float | None = None,
     backend: Any = None,
+    retune: Sequence[str] = (),
 ) -> StudyPlan:
     """Resolve and check every entry, space, budget and setting before anything trains.
+
+    ``retune`` names entries of an existing study whose space may have changed: their search
+    and results are discarded on the record (:mod:`recbole_spec.study.retune`) and searched
+    again; every other field must still match ``study.json``.
 
     Raises:
         ConfigError: an unknown model or variant, a missing or invalid space, a budget that is
@@ -160,6 +168,10 @@ def plan_study(
     unknown = sorted(set(spaces or {}) - set(models))
     if unknown:
         raise ConfigError(f"study: --space names {unknown}, which are not in --models")
+    retune = list(dict.fromkeys(retune))
+    stray = sorted(set(retune) - set(models))
+    if stray:
+        raise ConfigError(f"study: --retune names {stray}, which are not in --models")
     for key in parse_overrides(overrides):
         if key in RESERVED:
             raise ConfigError(f"study: '--{key}=' is not an override here; use {RESERVED[key]}=")
@@ -172,7 +184,6 @@ def plan_study(
     plan = StudyPlan(
         dataset, entries, trials, time_budget_s, seeds, out, list(overrides), files, settings
     )
-    _check_out(plan)
     for entry in entries:
         points = grid_points(entry.space_file)
         if trials % points:
@@ -181,6 +192,9 @@ def plan_study(
                 f"{entry.label}'s space {entry.space_file}; every model gets the same number "
                 f"of trials, so pass a multiple of {points}"
             )
+    _check_out(plan, retune)
+    for entry in entries:
+        points = grid_points(entry.space_file)
         tune_dir = out / TUNE_DIR / entry.label
         resources = {"cpus_per_trial": cpus_per_trial, "gpus_per_trial": gpus_per_trial}
         plan.searches[entry.label] = _search(
@@ -225,8 +239,28 @@ def _search(
     )
 
 
-def _check_out(plan: StudyPlan) -> None:
-    """A new study writes ``study.json``; a rerun must plan the very same study."""
+def _masked(identity: dict[str, Any], retune: Sequence[str]) -> dict[str, Any]:
+    """``identity`` without the spaces of the ``retune`` entries (they may differ)."""
+    entries = identity.get("entries")
+    if not isinstance(entries, list):
+        return identity
+    return {
+        **identity,
+        "entries": [
+            {k: v for k, v in e.items() if k != "space"}
+            if isinstance(e, dict) and e.get("label") in retune
+            else e
+            for e in entries
+        ],
+    }
+
+
+def _check_out(plan: StudyPlan, retune: Sequence[str] = ()) -> None:
+    """A new study writes ``study.json``; a rerun must plan the very same study.
+
+    The ``retune`` entries of a rerun are discarded on the record and ``study.json`` takes
+    their current spaces (:mod:`recbole_spec.study.retune`).
+    """
     path = plan.out_dir / STUDY_JSON
     now = json.loads(json.dumps(plan.identity(), default=str))
     if path.exists():
@@ -241,12 +275,21 @@ def _check_out(plan: StudyPlan) -> None:
                 f"study: {path} cannot be read ({reason}); it records which study this folder "
                 "holds: restore it, or choose another --out"
             )
-        diff = sorted(k for k in now if saved.get(k) != now[k])
+        old, new = _masked(saved, retune), _masked(now, retune)
+        diff = sorted(k for k in new if old.get(k) != new[k])
         if diff:
+            hint = " (a changed space: --retune=<entry>)" if diff == ["entries"] else ""
             raise ConfigError(
-                f"study: {plan.out_dir} holds a study with other {', '.join(diff)} (see {path}); "
-                "rerun it with its original arguments or choose another --out"
+                f"study: {plan.out_dir} holds a study with other {', '.join(diff)}{hint} (see "
+                f"{path}); rerun it with its original arguments or choose another --out"
             )
+        if retune:
+            for label in retune:
+                found = plan.out_dir / TUNE_DIR / label
+                discarded = discard_entry(plan.out_dir, label, found)
+                saved = record_retune(saved, label, discarded)
+                plan.retuned[label] = discarded
+            write_text_atomic(path, json.dumps({**saved, **now}, indent=2) + "\n")
         return
     plan.out_dir.mkdir(parents=True, exist_ok=True)
     write_text_atomic(path, json.dumps(now, indent=2) + "\n")

@@ -27,7 +27,7 @@ from typing import Any
 from recbole_spec.atomic import write_text_atomic
 from recbole_spec.pipeline import RunInterrupted
 from recbole_spec.study.ledger import LEDGER, Ledger
-from recbole_spec.study.plan import StudyPlan
+from recbole_spec.study.plan import STUDY_JSON, StudyPlan
 from recbole_spec.study.plots import (
     SPECTRA_PNG,
     VALIDATION_PNG,
@@ -35,11 +35,10 @@ from recbole_spec.study.plots import (
     plot_validation,
 )
 from recbole_spec.study.retrain import load_per_user, retrain, run_path
+from recbole_spec.study.retune import TUNED_DIR, retune_lines
 from recbole_spec.study.significance import choose_reference, p_values
 from recbole_spec.study.tables import StudyResults, write_tables
 from recbole_spec.tuning import tune
-
-TUNED_DIR = "tuned"
 
 
 class StudyUnfinished(RuntimeError):
@@ -120,6 +119,7 @@ def _header(plan: StudyPlan, results: StudyResults, metric: str) -> list[str]:
         "- erank, stable rank: raw [U; I] table; uniformity t = 2; train_seconds: wall time of "
         "fit; seconds_to_95: until validation first reached 95% of its best",
         f"- figures: `{VALIDATION_PNG}` (best trial's validation curve), `{SPECTRA_PNG}`",
+        *retune_lines(json.loads((plan.out_dir / STUDY_JSON).read_text(encoding="utf-8"))),
     ]
 
 
