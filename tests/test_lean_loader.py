@@ -111,6 +111,7 @@ def test_lean_loader_yields_recbole_batches_bit_for_bit(
     _, lean, _, _ = load_data(config)
     assert lean.collate_fn is not plain.collate_fn
     assert isinstance(lean._sampler, FastNegativeSampler) is (model != "CLUniformity")
+    assert type(vars(lean)["dataset"]).__name__ == "_Positions"  # batches fetched at once
     for seed in (0, 1):
         expected, got = _epoch(plain, seed), _epoch(lean, seed)
         assert len(got) == len(expected) > 1

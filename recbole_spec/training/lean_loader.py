@@ -100,6 +100,30 @@ def lean_collate(train_data: Any) -> Callable[[Any], Interaction]:
     return collate
 
 
+class _Positions(list):
+    """RecBole's ``list(range(n))`` dataset of row positions, fetched a batch at a time.
+
+    torch's map-style fetcher calls ``__getitems__`` with the batch's positions when the dataset
+    has one, instead of indexing it once per position in Python (60 ms of a 0.5 s BPRMF epoch on
+    citeulike). Here every value equals its position, so the batch is the positions themselves.
+    """
+
+    def __getitems__(self, positions: list[int]) -> list[int]:
+        return positions
+
+
+def _fetch_batches_at_once(train_data: Any) -> None:
+    """Swap the loader's ``list(range(n))`` for :class:`_Positions` (the same values).
+
+    RecBole's loader answers ``.dataset`` with its own Dataset outside iteration, so torch's
+    attribute is read from the instance dict; torch refuses a new ``dataset`` after
+    ``__init__``, so it is set past that check (the values are unchanged).
+    """
+    rows = vars(train_data).get("dataset")
+    if type(rows) is list and (not rows or (rows[0] == 0 and rows[-1] == len(rows) - 1)):
+        object.__setattr__(train_data, "dataset", _Positions(rows))
+
+
 def make_lean(train_data: Any) -> Any:
     """Give RecBole's ``TrainDataLoader`` the lean data path; returns ``train_data``.
 
@@ -115,4 +139,5 @@ def make_lean(train_data: Any) -> Any:
     if _uses_negatives(train_data):
         train_data._sampler = FastNegativeSampler(train_data._sampler)
     train_data.collate_fn = lean_collate(train_data)
+    _fetch_batches_at_once(train_data)
     return train_data
