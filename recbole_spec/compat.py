@@ -37,6 +37,12 @@ edits RecBole's installed files:
   wrote (the best checkpoint it is about to test); any other file keeps torch's
   ``weights_only=True``, and ``torch.load`` elsewhere is untouched.
 
+* RecBole's ``sequential_recommender/sine.py`` calls ``torch.autograd.set_detect_anomaly(True)``
+  when it is imported, which RecBole's ``get_model`` does for any name that is not a general
+  model (a sequential model, or a typo being looked up): every later backward in the process
+  then runs under anomaly detection, several times slower. :func:`keep_anomaly_mode` restores
+  the mode around such lookups (:func:`recbole_spec.registry.recbole_model`).
+
 The plugin's own hook into RecBole's ``Config`` (its YAML layers for plugin models) is not a
 version shim; it lives with the configuration, in :mod:`recbole_spec.config.recbole_setup`.
 """
@@ -155,6 +161,18 @@ def len_agg_is_per_row() -> bool:
         warnings.simplefilter("ignore")
         lengths = pd.Series([np.zeros(2), np.zeros(1)]).agg(len)
     return not np.isscalar(lengths)
+
+
+@contextlib.contextmanager
+def keep_anomaly_mode() -> Iterator[None]:
+    """Within the block, importing RecBole's models cannot leave autograd anomaly mode changed."""
+    import torch
+
+    enabled, check_nan = torch.is_anomaly_enabled(), torch.is_anomaly_check_nan_enabled()
+    try:
+        yield
+    finally:
+        torch.autograd.set_detect_anomaly(enabled, check_nan)
 
 
 @contextlib.contextmanager

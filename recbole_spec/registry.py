@@ -174,8 +174,11 @@ def recbole_model(name: str) -> type | None:
         return cls
     from recbole.utils import get_model as recbole_get_model
 
+    from recbole_spec.compat import keep_anomaly_mode
+
     try:
-        return recbole_get_model(name)
+        with keep_anomaly_mode():  # importing RecBole's SINE switches anomaly detection on
+            return recbole_get_model(name)
     except (ValueError, ImportError, AttributeError):
         return None
 

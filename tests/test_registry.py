@@ -214,3 +214,20 @@ def test_missing_plugin_folder_is_named(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv(registry.PLUGINS_ENV, str(tmp_path / "nope"))
     with pytest.raises(ConfigError, match="nope.*not a folder"):
         registry.list_models()
+
+
+def test_looking_up_a_recbole_sequential_model_leaves_anomaly_mode_off() -> None:
+    """RecBole's sine.py switches autograd anomaly detection on at import (a fresh process)."""
+    import subprocess
+
+    code = (
+        "import torch\n"
+        "from recbole_spec.registry import recbole_model\n"
+        "assert recbole_model('SINE').__name__ == 'SINE'\n"
+        "import recbole.model.sequential_recommender.sine\n"
+        "print(torch.is_anomaly_enabled())\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300
+    )
+    assert out.stdout.strip() == "False"
