@@ -36,7 +36,9 @@ def resume_command(argv: Sequence[str], checkpoint: str) -> str:
 
 def interrupted_message(argv: Sequence[str], err: Any) -> str:
     """One line for Ctrl-C or SIGTERM: where the last checkpoint is and how to resume."""
-    how = "terminated (SIGTERM)" if getattr(err, "signal_name", "") == "SIGTERM" else "interrupted"
+    from recbole_spec.pipeline import stop_wording
+
+    how = stop_wording(err)
     checkpoint = getattr(err, "checkpoint", None)
     if not checkpoint:
         return f"recbole-spec: {how} before the first epoch ended; nothing to resume"
@@ -77,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = _command(args.command)
     if extra and not command.PASSTHROUGH:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    from recbole_spec.pipeline import RunInterrupted
+    from recbole_spec.pipeline import RunInterrupted, stop_wording
 
     # SIGTERM (batch schedulers) takes Ctrl-C's path: one line, the resume command, exit 143.
     in_main = threading.current_thread() is threading.main_thread()  # signals need it
@@ -91,8 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(interrupted_message(argv, err), file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt as err:
-        how = "terminated (SIGTERM)" if getattr(err, "signal_name", "") == "SIGTERM" else None
-        print(f"recbole-spec: {how or 'interrupted'}", file=sys.stderr)
+        print(f"recbole-spec: {stop_wording(err)}", file=sys.stderr)
         return getattr(err, "exit_code", 130)
     finally:
         if in_main:

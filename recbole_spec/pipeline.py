@@ -95,6 +95,11 @@ class RunInterrupted(Exception):
         self.exit_code = exit_code
 
 
+def stop_wording(err: BaseException) -> str:
+    """How a stop reads on the console: ``terminated (SIGTERM)`` or ``interrupted`` (Ctrl-C)."""
+    return "terminated (SIGTERM)" if getattr(err, "signal_name", "") == "SIGTERM" else "interrupted"
+
+
 def _quiet_recbole_warnings() -> None:
     """Hide the FutureWarnings RecBole's own code triggers (not ours), narrowly by module."""
     for message in (

@@ -116,7 +116,7 @@ def main(args: argparse.Namespace, overrides: list[str]) -> int:
             "resume it without --retune",
             file=sys.stderr,
         )
-    from recbole_spec.pipeline import RunInterrupted
+    from recbole_spec.pipeline import RunInterrupted, stop_wording
 
     try:
         outcome = study(plan)
@@ -124,10 +124,9 @@ def main(args: argparse.Namespace, overrides: list[str]) -> int:
         print(f"recbole-spec study: {err}", file=sys.stderr)
         return 1
     except RunInterrupted as err:  # during a retraining: its run restarts, the rest is kept
-        how = "terminated (SIGTERM)" if err.signal_name == "SIGTERM" else "interrupted"
         print(
-            f"recbole-spec study: {how}; every finished search and test evaluation is kept in "
-            f"{plan.out_dir}; rerun the same command to resume",
+            f"recbole-spec study: {stop_wording(err)}; every finished search and test "
+            f"evaluation is kept in {plan.out_dir}; rerun the same command to resume",
             file=sys.stderr,
         )
         return err.exit_code
