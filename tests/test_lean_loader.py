@@ -13,6 +13,7 @@ from recbole.sampler import Sampler
 from recbole.utils import init_seed
 
 from recbole_spec.pipeline import build_config, load_data
+from recbole_spec.training import lean_loader
 from recbole_spec.training.lean_loader import FastNegativeSampler
 
 from .conftest import tiny_settings, write_inter
@@ -56,10 +57,16 @@ def _draw(sampler: object, users: np.ndarray, num: int, seed: int) -> torch.Tens
     return sampler.sample_by_user_ids(users, None, num)
 
 
+@pytest.mark.parametrize("test", ["bitmap", "sorted keys"])
 @pytest.mark.parametrize("num", [1, 3])
-def test_same_negatives_as_recbole(dense_train: tuple, num: int) -> None:
+def test_same_negatives_as_recbole(
+    dense_train: tuple, num: int, test: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     recbole, users, _ = dense_train
+    if test == "sorted keys":  # the rejection test of datasets above the bitmap's size
+        monkeypatch.setattr(lean_loader, "BITMAP_BYTES", 0)
     fast = FastNegativeSampler(copy.copy(recbole))
+    assert (fast.bitmap is None) is (test == "sorted keys")
     for seed in range(5):
         batch = np.random.default_rng(seed).choice(users, size=64)
         expected = _draw(recbole, batch, num, seed)

