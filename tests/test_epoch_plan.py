@@ -202,3 +202,22 @@ def test_captured_body_equals_the_eager_row_step(tiny_config: dict) -> None:
     torch.testing.assert_close(totals, eager_totals)
     assert capture_blocker(model, torch.device("cpu")) == "the device is cpu, not CUDA"
     assert capture_blocker(model, torch.device("cuda")) is None
+
+
+def test_a_step_that_is_not_captured_says_why_once_on_cuda(tiny_config: dict) -> None:
+    """A LightGCN encoder's planned step stays eager on a GPU; the log line says why, once."""
+    settings = {**tiny_config, **PAPER, "epochs": 1, "encoder": "lightgcn", "n_layers": 2}
+    trainer = run("DirectSpecPlus", "checker", config_dict={**settings, "sparse_grad": False})[
+        "trainer"
+    ]
+    lines: list[str] = []
+
+    class Stub:  # the trainer as seen on a CUDA device; nothing is captured, nothing runs there
+        device, config, model = torch.device("cuda"), {"cuda_graph": True}, trainer.model
+        optimizer, logger = trainer.optimizer, type("Log", (), {"info": lines.append})()
+
+    stub = Stub()
+    assert epoch_plan._row_step_tables(trainer) is None
+    for _ in range(2):
+        assert epoch_plan._captured_steps(stub, None, 4) is None
+    assert len(lines) == 1 and "not this step (LightGCNEncoder" in lines[0]

@@ -111,18 +111,25 @@ def _row_step(model: Any, tables: tuple[Tensor, Tensor], batch: Batch, lr: float
 def _captured_steps(trainer: Any, tables: tuple[Tensor, Tensor] | None, size: int) -> Any:
     """The trainer's :class:`~recbole_spec.training.cuda_graph.CapturedRowSteps`, or ``None``.
 
-    Built on the first epoch; where the step cannot be captured on a CUDA device the reason is
-    logged once and the eager row step runs.
+    Built on the first epoch; where the step cannot be captured on a CUDA device (e.g. a
+    LightGCN encoder, whose propagation is not captured) the reason is logged once and the eager
+    step runs.
     """
-    if tables is None or trainer.device.type != "cuda" or trainer.config["cuda_graph"] is False:
+    if trainer.device.type != "cuda" or trainer.config["cuda_graph"] is False:
         return None
     from recbole_spec.training.cuda_graph import CapturedRowSteps, capture_blocker
 
     if getattr(trainer, "_captured", None) is None:
         blocker = capture_blocker(trainer.model, trainer.device)
+        if tables is None:
+            encoder = type(getattr(trainer.model, "encoder", trainer.model)).__name__
+            blocker = (
+                "only the MF row step (SGD on the two tables of an MF encoder) is captured, "
+                f"not this step ({encoder}, {type(trainer.optimizer).__name__})"
+            )
         if blocker is not None:
             if not getattr(trainer, "_capture_logged", False):
-                trainer.logger.info(f"CUDA graph: eager row steps ({blocker})")
+                trainer.logger.info(f"CUDA graph: eager steps ({blocker})")
                 trainer._capture_logged = True
             return None
         # (objective, l2): capture_blocker excludes the stable-rank term
