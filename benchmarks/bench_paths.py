@@ -8,6 +8,9 @@ the mean and standard deviation of test NDCG@20, then whether the means differ b
 the larger of the two standard deviations and 0.001 (the issue's criterion)::
 
     OMP_NUM_THREADS=1 python benchmarks/bench_paths.py --dataset=citeulike --seeds=2020,2021,2022
+
+``--new_preset=directspec_citeulike`` runs the new path under the old protocol (300 epochs,
+evaluated every 30, no stall rule): the training paths alone, compared.
 """
 
 from __future__ import annotations
@@ -37,10 +40,24 @@ def main() -> None:
     parser.add_argument("--dataset", default="citeulike")
     parser.add_argument("--seeds", default="2020,2021,2022")
     parser.add_argument("--old_preset", default="directspec_citeulike")
+    parser.add_argument(
+        "--new_preset",
+        default=None,
+        help="run the new path with this preset alone (e.g. directspec_citeulike: no stall "
+        "rule), to compare the training paths under one protocol",
+    )
     args = parser.parse_args()
     seeds = [int(s) for s in split_names(args.seeds)]
+    new = (
+        ("new default", {})
+        if args.new_preset is None
+        else (
+            f"new path (--preset={args.new_preset})",
+            {"preset": args.new_preset},
+        )
+    )
     paths = {
-        "new default": {},
+        new[0]: new[1],
         f"old path (--fast_train=False --preset={args.old_preset})": {
             **OLD_PATH,
             "preset": args.old_preset,
