@@ -118,15 +118,16 @@ def main(args: argparse.Namespace, overrides: list[str]) -> int:
         )
     from recbole_spec.pipeline import RunInterrupted, stop_wording
 
+    resume = " without --retune" if plan.retuned else ""  # with it, the entry is redone
     try:
         outcome = study(plan)
     except StudyUnfinished as err:
-        print(f"recbole-spec study: {err}", file=sys.stderr)
+        print(f"recbole-spec study: {err}{resume}", file=sys.stderr)
         return 1
     except RunInterrupted as err:  # during a retraining: its run restarts, the rest is kept
         print(
             f"recbole-spec study: {stop_wording(err)}; every finished search and test "
-            f"evaluation is kept in {plan.out_dir}; rerun the same command to resume",
+            f"evaluation is kept in {plan.out_dir}; rerun the same command{resume} to resume",
             file=sys.stderr,
         )
         return err.exit_code
