@@ -276,7 +276,9 @@ def run(
     Returns:
         ``model``, ``dataset``, ``protocol``, ``best_valid_score``, ``best_valid_result``,
         ``test_result``, ``checkpoint``, ``epochs`` (the run's total, resumed epochs included),
-        ``train_seconds`` (wall seconds of ``fit`` in this process: training and validation),
+        ``build_seconds`` (wall seconds of building the model, where closed forms such as
+        EASE's inverse or GF-CF's SVD are computed), ``train_seconds`` (wall seconds of ``fit``
+        in this process: training and validation),
         ``seconds_per_epoch``, ``n_users``, ``n_items``, ``config`` (plain dict),
         ``spectrum_history`` (erank / stable rank / uniformity per evaluation when
         ``spectrum_monitor`` is on, the default for plugin models), ``diverged`` (why training
@@ -316,7 +318,9 @@ def run(
         out.info(config.settings_line)
     out.info(stopping_rule(config))
     out.info(cold_start_line(config, train_data, valid_data, test_data))
+    built = time.perf_counter()
     recommender = build_model(config, train_data)
+    build_seconds = time.perf_counter() - built
     logger.info(recommender)
 
     callbacks = list(callbacks)
@@ -387,6 +391,7 @@ def run(
         "test_result": _floats(test_result) if evaluate_test else None,
         "checkpoint": trainer.saved_model_file if saved else None,
         "epochs": epochs,
+        "build_seconds": build_seconds,
         "train_seconds": train_seconds,
         "seconds_per_epoch": train_seconds / max(epochs - trainer.start_epoch, 1),
         "n_users": data.user_num - 1,

@@ -110,6 +110,7 @@ def _record(
         "best_valid_result": result["best_valid_result"],
         "best_valid_score": result["best_valid_score"],
         "epochs": result["epochs"],
+        "build_seconds": result.get("build_seconds"),
         "train_seconds": result["train_seconds"],
         "seconds_per_epoch": result["seconds_per_epoch"],
         "checkpoint": result["checkpoint"],

@@ -116,8 +116,9 @@ def _header(plan: StudyPlan, results: StudyResults, metric: str) -> list[str]:
         "- p: two-sided Wilcoxon signed-rank test on per-user values (averaged over the seeds) "
         "against the reference",
         f"- overrides: `{' '.join(plan.overrides)}`" if plan.overrides else "- overrides: none",
-        "- erank, stable rank: raw [U; I] table; uniformity t = 2; train_seconds: wall time of "
-        "fit; seconds_to_95: until validation first reached 95% of its best",
+        "- erank, stable rank: raw [U; I] table; uniformity t = 2; build_seconds: wall time of "
+        "building the model (closed forms: EASE's inverse, GF-CF's SVD); train_seconds: wall "
+        "time of fit; seconds_to_95: until validation first reached 95% of its best",
         f"- figures: `{VALIDATION_PNG}` (best trial's validation curve), `{SPECTRA_PNG}`",
         *retune_lines(json.loads((plan.out_dir / STUDY_JSON).read_text(encoding="utf-8"))),
     ]
