@@ -8,6 +8,7 @@ What a paper's comparison table needs, in one resumable command::
 
 - :mod:`~recbole_spec.study.plan`: entries, spaces, the equal budget, ``study.json``;
 - :mod:`~recbole_spec.study.ledger`: ``ledger.jsonl``, one line per test evaluation;
+- :mod:`~recbole_spec.study.retune`: ``--retune``, an entry searched again on the record;
 - :mod:`~recbole_spec.study.per_user`: per-user NDCG@20 / Recall@20 of the test evaluation;
 - :mod:`~recbole_spec.study.retrain`: the selected configuration once per seed;
 - :mod:`~recbole_spec.study.significance`: the reference rule and the Wilcoxon test;
