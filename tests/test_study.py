@@ -221,7 +221,7 @@ def test_retune_searches_one_entry_again_on_the_record(tmp_path: Path, data_root
             mp.setattr(pipeline, "run", counter.run)
             return plan, study(plan, backend, echo=lambda _: None)
 
-    with pytest.raises(ConfigError, match=r"other entries \(a changed space: --retune=<entry>\)"):
+    with pytest.raises(ConfigError, match=r"the space of BPRMF changed; --retune=BPRMF searches"):
         rerun(Counter())
     with pytest.raises(ConfigError, match="--retune names"):
         rerun(Counter(), ("BPR",))

@@ -255,6 +255,19 @@ def _masked(identity: dict[str, Any], retune: Sequence[str]) -> dict[str, Any]:
     }
 
 
+def _changed_spaces(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    """Entries whose space alone differs, when both studies list the same entries."""
+    old = saved.get("entries")
+    same = isinstance(old, list) and [
+        (e.get("label"), e.get("model")) if isinstance(e, dict) else None for e in old
+    ] == [(e["label"], e["model"]) for e in now["entries"]]
+    if not same:
+        return []
+    return [
+        n["label"] for o, n in zip(old, now["entries"], strict=True) if o.get("space") != n["space"]
+    ]
+
+
 def _check_out(plan: StudyPlan, retune: Sequence[str] = ()) -> None:
     """A new study writes ``study.json``; a rerun must plan the very same study.
 
@@ -278,7 +291,13 @@ def _check_out(plan: StudyPlan, retune: Sequence[str] = ()) -> None:
         old, new = _masked(saved, retune), _masked(now, retune)
         diff = sorted(k for k in new if old.get(k) != new[k])
         if diff:
-            hint = " (a changed space: --retune=<entry>)" if diff == ["entries"] else ""
+            changed = _changed_spaces(saved, now) if diff == ["entries"] else []
+            hint = (
+                f" (the space of {', '.join(changed)} changed; --retune={','.join(changed)} "
+                "searches it again)"
+                if changed
+                else ""
+            )
             raise ConfigError(
                 f"study: {plan.out_dir} holds a study with other {', '.join(diff)}{hint} (see "
                 f"{path}); rerun it with its original arguments or choose another --out"
