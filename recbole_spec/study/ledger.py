@@ -58,9 +58,16 @@ class Ledger:
             "evaluated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
         self.entries.append(entry)
-        text = "".join(json.dumps(e, sort_keys=True) + "\n" for e in self.entries)
-        write_text_atomic(self.path, text)
+        write_text_atomic(self.path, jsonl(self.entries))
         return entry
+
+    def remove(self, model: str) -> list[dict[str, Any]]:
+        """Drop every line of ``model`` (a retuned entry) and return them; rewrites the file."""
+        removed = [e for e in self.entries if e["model"] == model]
+        if removed:
+            self.entries = [e for e in self.entries if e["model"] != model]
+            write_text_atomic(self.path, jsonl(self.entries))
+        return removed
 
     def count(self) -> dict[tuple[str, int], int]:
         """Test evaluations per ``(model, seed)`` (each 1 in a sound study)."""
@@ -69,3 +76,8 @@ class Ledger:
             key = (entry["model"], entry["seed"])
             counts[key] = counts.get(key, 0) + 1
         return counts
+
+
+def jsonl(entries: list[dict[str, Any]]) -> str:
+    """``entries`` as JSON lines, keys sorted (the ledger's file format)."""
+    return "".join(json.dumps(e, sort_keys=True) + "\n" for e in entries)

@@ -184,8 +184,9 @@ def plan_study(
     plan = StudyPlan(
         dataset, entries, trials, time_budget_s, seeds, out, list(overrides), files, settings
     )
+    grids = {entry.label: grid_points(entry.space_file) for entry in entries}
     for entry in entries:
-        points = grid_points(entry.space_file)
+        points = grids[entry.label]
         if trials % points:
             raise ConfigError(
                 f"study: --trials={trials} is not a multiple of the {points} grid points of "
@@ -194,11 +195,10 @@ def plan_study(
             )
     _check_out(plan, retune)
     for entry in entries:
-        points = grid_points(entry.space_file)
         tune_dir = out / TUNE_DIR / entry.label
         resources = {"cpus_per_trial": cpus_per_trial, "gpus_per_trial": gpus_per_trial}
         plan.searches[entry.label] = _search(
-            entry, plan, tune_dir, trials // points, max_concurrent, resources, backend
+            entry, plan, tune_dir, trials // grids[entry.label], max_concurrent, resources, backend
         )
     return plan
 

@@ -11,7 +11,6 @@ removed, so the rerun searches and retrains it from scratch with the current spa
 
 from __future__ import annotations
 
-import json
 import shutil
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any
 
 from recbole_spec.atomic import write_text_atomic
 from recbole_spec.compare.runs import RUNS_DIR, run_filename
-from recbole_spec.study.ledger import Ledger
+from recbole_spec.study.ledger import Ledger, jsonl
 
 DISCARDED = "ledger.discarded.jsonl"
 TUNED_DIR = "tuned"
@@ -39,10 +38,8 @@ def discard_entry(out_dir: Path, label: str, tune_dir: Path) -> int:
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         archive = out_dir / DISCARDED
         before = archive.read_text(encoding="utf-8") if archive.exists() else ""
-        lines = "".join(json.dumps({**e, "discarded": now}, sort_keys=True) + "\n" for e in moved)
-        write_text_atomic(archive, before + lines)
-        kept = [e for e in ledger.entries if e["model"] != label]
-        write_text_atomic(ledger.path, "".join(json.dumps(e, sort_keys=True) + "\n" for e in kept))
+        write_text_atomic(archive, before + jsonl([{**e, "discarded": now} for e in moved]))
+        ledger.remove(label)
     stem = run_filename(label, 0).removesuffix("0.json")
     for path in (out_dir / RUNS_DIR).glob(f"{stem}*"):
         if path.name.removeprefix(stem).split(".")[0].isdigit():
