@@ -21,9 +21,11 @@ product.
 A training step reads only the batch's rows of :math:`E`, so on the CPU the last layer is
 propagated for those rows alone: :math:`E_B = \frac{1}{K+1}(\sum_{k<K} E^{(k)}_B + \hat A_B
 E^{(K-1)})`, with :math:`\hat A_B` the batch's rows of :math:`\hat A` and gradient
-:math:`\hat A_B^\top G_B`. That saves a third of a 3-layer step's sparse work
-(``benchmarks/bench_epoch.py``); the rows are the same dot products as the full product's, and the
-gradients equal the full propagation's to rounding (a test).
+:math:`\hat A_B^\top G_B`. The batch's rows hold 38% (CiteULike) and 16% (Gowalla) of the
+graph's non-zeros, so a 3-layer step does a fifth to a quarter less sparse work; the earlier
+layers are needed almost whole (the batch's 2-hop rows hold 93-99% of the non-zeros). The rows
+are the same dot products as the full product's: on one thread the step equals the full
+propagation's bit for bit, on more to rounding (a test).
 """
 
 from __future__ import annotations
