@@ -120,18 +120,46 @@ class SymmetricAdjacency:
         )
 
 
-class _PropagateRows(torch.autograd.Function):
-    """``A[rows] @ x`` on the CPU (scipy), with gradient ``A[rows]^T @ grad``."""
+class _BatchRows(torch.autograd.Function):
+    r"""Rows ``rows`` (sorted, unique) of the layer mean, with the last layer for them alone.
+
+    Forward: :math:`E^{(k)} = \hat A E^{(k-1)}` for :math:`k < K`, then
+    :math:`\frac{1}{K+1}(\sum_{k<K} E^{(k)}_B + \hat A_B E^{(K-1)})`. Backward, with
+    :math:`H = G / (K+1)`: :math:`\bar E^{(K-1)} = \hat A_B^\top H + H_B`, then
+    :math:`\bar E^{(k)} = \hat A \bar E^{(k+1)} + H_B` down to the ego tables, where
+    :math:`+ H_B` adds ``H`` to the batch rows only (autograd would add a dense table of mostly
+    zeros: the same sums, so the same bits).
+    """
 
     @staticmethod
-    def forward(ctx, x: Tensor, adjacency: SymmetricAdjacency, rows: Tensor) -> Tensor:  # noqa: ANN001
+    def forward(
+        ctx,  # noqa: ANN001
+        ego: Tensor,
+        adjacency: SymmetricAdjacency,
+        rows: Tensor,
+        n_layers: int,
+    ) -> Tensor:
+        layer = ego.detach()
+        total = layer.index_select(0, rows)
+        for _ in range(n_layers - 1):
+            layer = adjacency.matmul(layer)
+            total = total + layer.index_select(0, rows)
         block = adjacency.matrix[rows.numpy()]
-        ctx.block = block
-        return torch.from_numpy(block @ x.detach().contiguous().numpy())
+        last = torch.from_numpy(block @ layer.contiguous().numpy())
+        ctx.adjacency, ctx.block, ctx.n_layers = adjacency, block, n_layers
+        ctx.save_for_backward(rows)
+        return (total + last) / (n_layers + 1)
 
     @staticmethod
-    def backward(ctx, grad: Tensor) -> tuple[Tensor, None, None]:  # noqa: ANN001
-        return torch.from_numpy(ctx.block.T @ grad.contiguous().numpy()), None, None
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None, None, None]:  # noqa: ANN001
+        (rows,) = ctx.saved_tensors
+        share = grad / (ctx.n_layers + 1)
+        layer = torch.from_numpy(ctx.block.T @ share.contiguous().numpy())
+        layer.index_add_(0, rows, share)
+        for _ in range(ctx.n_layers - 1):
+            layer = ctx.adjacency.matmul(layer)
+            layer.index_add_(0, rows, share)
+        return layer, None, None, None
 
 
 class _Propagate(torch.autograd.Function):
@@ -231,13 +259,8 @@ class LightGCNEncoder(nn.Module):
             return user_table[users], item_table[items]
         ids = torch.cat([users, items + self.n_users])
         unique, inverse = torch.unique(ids, return_inverse=True)
-        layer = torch.cat(self.ego(), dim=0)
-        total = layer
-        for _ in range(self.n_layers - 1):
-            layer = _Propagate.apply(layer, self.adjacency)
-            total = total + layer
-        last = _PropagateRows.apply(layer, self.adjacency, unique)
-        picked = ((total[unique] + last) / (self.n_layers + 1))[inverse]
+        ego = torch.cat(self.ego(), dim=0)
+        picked = _BatchRows.apply(ego, self.adjacency, unique, self.n_layers)[inverse]
         return picked[: users.shape[0]], picked[users.shape[0] :]
 
     def ego_rows(self, users: Tensor, items: Tensor) -> tuple[Tensor, Tensor]:
