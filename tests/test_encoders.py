@@ -110,3 +110,32 @@ def test_lightgcn_training_rows_match_full_propagation(threads: int) -> None:
         torch.set_num_threads(previous)
     for actual, expected in zip(grads, reference, strict=True):
         torch.testing.assert_close(actual, expected, **tolerance)
+
+
+def test_dense_rows_equal_embedding_lookup_and_its_gradient() -> None:
+    """``index_select`` rows (the CPU path of dense tables) = ``nn.Embedding``'s, bit for bit.
+
+    Repeated ids (as BPR batches have) and 2-D item ids; the gradients are compared with those of
+    ``F.embedding`` on the same weights.
+    """
+    torch.manual_seed(0)
+    encoder = MFEncoder(50, 80, 8, init="xavier_uniform", sparse_grad=False)
+    users = torch.randint(0, 50, (300,))
+    items = torch.randint(0, 80, (300, 3))
+    user_rows, item_rows = encoder.rows(users, items)
+    weights = torch.randn(300, 8), torch.randn(300, 3, 8)
+    grads = torch.autograd.grad(
+        (user_rows * weights[0]).sum() + (item_rows * weights[1]).sum(), encoder.ego()
+    )
+    user_table, item_table = encoder.ego()
+    reference_rows = (
+        torch.nn.functional.embedding(users, user_table),
+        torch.nn.functional.embedding(items, item_table),
+    )
+    reference = torch.autograd.grad(
+        (reference_rows[0] * weights[0]).sum() + (reference_rows[1] * weights[1]).sum(),
+        encoder.ego(),
+    )
+    assert torch.equal(user_rows, reference_rows[0]) and torch.equal(item_rows, reference_rows[1])
+    for actual, expected in zip(grads, reference, strict=True):
+        assert torch.equal(actual, expected)

@@ -38,7 +38,7 @@ import scipy.sparse as sp
 import torch
 from torch import Tensor, nn
 
-from recbole_spec.encoders.base import INIT_SCHEMES, init_embedding
+from recbole_spec.encoders.base import INIT_SCHEMES, init_embedding, lookup
 from recbole_spec.validation import check_choice, check_number
 
 
@@ -265,4 +265,4 @@ class LightGCNEncoder(nn.Module):
 
     def ego_rows(self, users: Tensor, items: Tensor) -> tuple[Tensor, Tensor]:
         """Layer-0 rows of ``users`` and ``items`` (what an L2 penalty acts on)."""
-        return self.user_embedding(users), self.item_embedding(items)
+        return lookup(self.user_embedding, users), lookup(self.item_embedding, items)

@@ -6,7 +6,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from recbole_spec.encoders.base import INIT_SCHEMES, init_embedding
+from recbole_spec.encoders.base import INIT_SCHEMES, init_embedding, lookup
 from recbole_spec.validation import check_choice
 
 
@@ -63,7 +63,7 @@ class MFEncoder(nn.Module):
 
     def rows(self, users: Tensor, items: Tensor) -> tuple[Tensor, Tensor]:
         """Look up rows; with ``sparse_grad`` their gradients stay sparse."""
-        return self.user_embedding(users), self.item_embedding(items)
+        return lookup(self.user_embedding, users), lookup(self.item_embedding, items)
 
     def ego_rows(self, users: Tensor, items: Tensor) -> tuple[Tensor, Tensor]:
         """Layer-0 rows (the same as :meth:`rows` for MF)."""
