@@ -73,8 +73,8 @@ def test_mf_sparse_grad_touches_only_batch_rows() -> None:
     assert set(grad.coalesce().indices()[0].tolist()) == {1, 3}
 
 
-@pytest.mark.parametrize("threads", [1, 2])
-def test_lightgcn_training_rows_match_full_propagation(threads: int) -> None:
+@pytest.mark.parametrize(("threads", "n_layers"), [(1, 1), (1, 3), (2, 3)])
+def test_lightgcn_training_rows_match_full_propagation(threads: int, n_layers: int) -> None:
     """The batch-rows last layer gives the full propagation's rows and gradients.
 
     Bit for bit on one thread (scipy's kernels for both: the same sums in the same order), to a
@@ -92,7 +92,7 @@ def test_lightgcn_training_rows_match_full_propagation(threads: int) -> None:
     torch.set_num_threads(threads)
     try:
         torch.manual_seed(0)
-        encoder = LightGCNEncoder(matrix, embedding_size=8, n_layers=3).train()
+        encoder = LightGCNEncoder(matrix, embedding_size=8, n_layers=n_layers).train()
         users = torch.from_numpy(rng.integers(0, n_users, 64))
         items = torch.from_numpy(rng.integers(0, n_items, 128))
         user_rows, item_rows = encoder.rows(users, items)
