@@ -33,10 +33,11 @@ def lookup(embedding: nn.Embedding, ids: Tensor) -> Tensor:
     """Rows ``ids`` of ``embedding``; on the CPU, dense tables gather with ``index_select``.
 
     The same rows and the same gradient (``index_add_`` in order of occurrence, as
-    ``nn.Embedding``'s dense backward; a test compares the two bit for bit), about a third faster
-    forward and backward on one thread (citeulike's 16,980 x 64 item table, 4,096 rows: 0.62-0.84
-    vs 1.0-1.3 ms). Sparse tables keep ``nn.Embedding`` (sparse gradients), and CUDA tables too
-    (its ``index_add_`` is atomic, so duplicate rows would sum in a varying order).
+    ``nn.Embedding``'s dense backward; a test compares the two bit for bit), faster forward and
+    backward on one thread (CiteULike's 16,981 x 64 item table, 4,096 ids: 0.44 vs 0.68 ms,
+    ``benchmarks/bench_propagation.py``). Sparse tables keep ``nn.Embedding`` (sparse
+    gradients), and CUDA tables too (its ``index_add_`` is atomic, so duplicate rows would sum in
+    a varying order).
     """
     if embedding.sparse or embedding.weight.device.type != "cpu":
         return embedding(ids)

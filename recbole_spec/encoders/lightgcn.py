@@ -23,7 +23,8 @@ propagated for those rows alone: :math:`E_B = \frac{1}{K+1}(\sum_{k<K} E^{(k)}_B
 E^{(K-1)})`, with :math:`\hat A_B` the batch's rows of :math:`\hat A` and gradient
 :math:`\hat A_B^\top G_B`. The batch's rows hold 38% (CiteULike) and 16% (Gowalla) of the
 graph's non-zeros, so a 3-layer step does a fifth to a quarter less sparse work; the earlier
-layers are needed almost whole (the batch's 2-hop rows hold 93-99% of the non-zeros). The rows
+layers are needed almost whole (the batch's 2-hop rows hold 93-99% of the non-zeros;
+``benchmarks/bench_propagation.py``). The rows
 are the same dot products as the full product's: on one thread the step equals the full
 propagation's bit for bit, on more to rounding (a test).
 """
